@@ -1,0 +1,1 @@
+"""Punk Lab's library: the CryptoPunks dataset, imaging, baselines, filters and models."""

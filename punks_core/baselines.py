@@ -1,0 +1,93 @@
+"""Class balance and the accuracy a model must beat: majority and constant-prediction baselines.
+
+The constant predictor answers every punk with each label's majority value on the train split:
+"Male, no accessories". Its accuracy is the floor a classifier has to clear on each label.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from punks_core.dataset import SPLITS, Punks
+from punks_core.labels import ACCESSORIES, TYPES
+
+
+def label_counts(punks: Punks) -> pd.Series:
+    """How many punks carry each label, in `LABELS` order."""
+    return punks.labels.sum(axis=0).rename("count")
+
+
+def split_type_counts(punks: Punks) -> pd.DataFrame:
+    """Punks of each type in each split (rows: types; columns: train, val, test, all)."""
+    counts = {name: punks.split(name).types.value_counts() for name in [*SPLITS, "all"]}
+    return pd.DataFrame(counts).reindex(list(TYPES)).fillna(0).astype(int)
+
+
+def majority_prediction(punks: Punks, labels: list[str]) -> pd.Series:
+    """Each label's majority value (0/1) on the train split: the constant prediction."""
+    train = punks.split("train").labels[labels]
+    prediction = (train.mean(axis=0) > 0.5).astype(int)
+    if set(TYPES) <= set(labels):
+        # Over all five types the constant answer is one type: the most frequent one.
+        prediction[list(TYPES)] = 0
+        prediction[train[list(TYPES)].sum().idxmax()] = 1
+    return prediction
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """How the constant prediction scores on a set of labels and punks.
+
+    Attributes:
+        prediction: the constant 0/1 answer per label.
+        per_label: accuracy of the constant answer on each label.
+        hamming: mean of `per_label` (share of all label cells that are right).
+        exact_match: share of punks with every chosen label right.
+        majority_type: accuracy of "always the majority type" (None when no type is chosen).
+        n_punks: how many punks were scored.
+    """
+
+    prediction: pd.Series
+    per_label: pd.Series
+    hamming: float
+    exact_match: float
+    majority_type: float | None
+    n_punks: int
+
+
+def constant_baseline(punks: Punks, labels: list[str], split: str = "all") -> Baseline:
+    """Score the train-majority constant prediction on `labels` over `split`."""
+    if not labels:
+        raise ValueError("choose at least one label.")
+    prediction = majority_prediction(punks, labels)
+    truth = punks.split(split).labels[labels].to_numpy()
+    correct = truth == prediction.to_numpy()
+    per_label = pd.Series(correct.mean(axis=0), index=labels, name="baseline accuracy")
+    chosen_types = [t for t in TYPES if t in labels]
+    majority_type = None
+    if chosen_types:
+        type_truth = punks.split(split).labels[chosen_types]
+        majority_type = float(type_truth[prediction[chosen_types].idxmax()].mean())
+    return Baseline(
+        prediction=prediction,
+        per_label=per_label,
+        hamming=float(correct.mean()),
+        exact_match=float(correct.all(axis=1).mean()),
+        majority_type=majority_type,
+        n_punks=len(truth),
+    )
+
+
+def lift_over_baseline(model_accuracy: pd.Series, baseline: Baseline) -> pd.DataFrame:
+    """Model accuracy beside the baseline's per label, sorted worst lift first."""
+    table = pd.DataFrame({"baseline": baseline.per_label, "model": model_accuracy})
+    table = table.dropna()
+    table["lift"] = table["model"] - table["baseline"]
+    return table.sort_values("lift")
+
+
+def cooccurrence(labels: pd.DataFrame, names: list[str] = list(ACCESSORIES)) -> pd.DataFrame:
+    """How many punks carry both labels of each pair (diagonal: each label's count)."""
+    matrix = labels[names].to_numpy(dtype=np.int32)
+    return pd.DataFrame(matrix.T @ matrix, index=names, columns=names)

@@ -1,0 +1,13 @@
+"""Exceptions the library raises with messages meant for a person."""
+
+
+class PunksError(Exception):
+    """Base class of every error `punks_core` raises on purpose."""
+
+
+class DatasetError(PunksError, ValueError):
+    """The dataset files are missing, unreadable or do not hold the expected pixels."""
+
+
+class InvalidImageError(PunksError, ValueError):
+    """An uploaded file cannot be read as a CryptoPunk."""

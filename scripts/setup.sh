@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Create .venv with Python 3.11 and install a requirements file into it (only when it changed).
+# Usage: scripts/setup.sh requirements.txt | requirements-dev.txt
+set -euo pipefail
+cd "$(dirname "$0")/.."
+requirements="$1"
+python=$(command -v python3.11 || command -v python3)
+if ! "$python" -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11))'; then
+    echo "Punk Lab needs Python 3.11 or newer; found $("$python" --version)." >&2
+    exit 1
+fi
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+stamp=".venv/.installed-$(cat requirements*.txt | sha256sum | cut -c1-16)-$(basename "$requirements")"
+if [ ! -e "$stamp" ]; then
+    .venv/bin/python -m pip install --quiet --upgrade pip
+    .venv/bin/python -m pip install --quiet -r "$requirements"
+    touch "$stamp"
+fi
