@@ -11,3 +11,11 @@ class DatasetError(PunksError, ValueError):
 
 class InvalidImageError(PunksError, ValueError):
     """An uploaded file cannot be read as a CryptoPunk."""
+
+
+class KernelError(PunksError, ValueError):
+    """A hand-typed convolution kernel has a cell that is not a usable number."""
+
+
+class ModelError(PunksError):
+    """A trained model file is missing or cannot be loaded; the message says how to rebuild it."""
