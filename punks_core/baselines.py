@@ -44,7 +44,8 @@ class Baseline:
         per_label: accuracy of the constant answer on each label.
         hamming: mean of `per_label` (share of all label cells that are right).
         exact_match: share of punks with every chosen label right.
-        majority_type: accuracy of "always the majority type" (None when no type is chosen).
+        majority_type: accuracy of "always the majority type" (None unless all five types
+            are chosen).
         n_punks: how many punks were scored.
     """
 
@@ -64,11 +65,10 @@ def constant_baseline(punks: Punks, labels: list[str], split: str = "all") -> Ba
     truth = punks.split(split).labels[labels].to_numpy()
     correct = truth == prediction.to_numpy()
     per_label = pd.Series(correct.mean(axis=0), index=labels, name="baseline accuracy")
-    chosen_types = [t for t in TYPES if t in labels]
     majority_type = None
-    if chosen_types:
-        type_truth = punks.split(split).labels[chosen_types]
-        majority_type = float(type_truth[prediction[chosen_types].idxmax()].mean())
+    if set(TYPES) <= set(labels):
+        type_truth = punks.split(split).labels[list(TYPES)]
+        majority_type = float(type_truth[prediction[list(TYPES)].idxmax()].mean())
     return Baseline(
         prediction=prediction,
         per_label=per_label,

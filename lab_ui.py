@@ -1,0 +1,70 @@
+"""Streamlit helpers shared by the pages: cached data, guard clauses and pixel-exact drawing.
+
+The library (`punks_core`) knows nothing of Streamlit; this module is the only glue.
+"""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from punks_core.dataset import Punks, load_punks, rarity
+from punks_core.errors import DatasetError
+from punks_core.imaging import composite, grid, zoom
+from punks_core.labels import ACCESSORIES
+
+OPENSEA_PUNK_URL = (
+    "https://opensea.io/assets/ethereum/0xb47e3cd837dDF8e4c57F05d70Ab865de6e193BBB/{}"
+)
+
+# Browsers smooth enlarged images; punks must stay crisp squares.
+PIXELATED_CSS = "<style>img { image-rendering: pixelated; }</style>"
+
+
+@st.cache_resource(show_spinner="Loading the 10,000 punks…")
+def _load_shipped_punks() -> Punks:
+    # A resource, not data: the arrays are read-only, so every session can share one copy
+    # instead of unpickling 23 MB on each rerun.
+    return load_punks()
+
+
+def punks_or_stop() -> Punks:
+    """The shipped dataset, or a clear error and the end of the page."""
+    try:
+        return _load_shipped_punks()
+    except DatasetError as error:
+        st.error(f"The dataset cannot be loaded: {error}")
+        st.stop()
+
+
+@st.cache_resource
+def punk_table(_punks: Punks) -> pd.DataFrame:
+    """One row per punk: type, accessories, their count and rarity (rank 1 = rarest)."""
+    accessories = _punks.labels[list(ACCESSORIES)].to_numpy().astype(bool)
+    names = np.array(ACCESSORIES)
+    ranks = rarity(_punks)
+    return pd.DataFrame(
+        {
+            "type": _punks.types,
+            "accessories": [", ".join(names[row]) for row in accessories],
+            "count": _punks.accessory_count,
+            "rarity rank": ranks["rank"],
+            "rarity score": ranks["score"].round(1),
+        },
+        index=_punks.labels.index,
+    )
+
+
+def show_pixelated(image: np.ndarray, width: int | str = "content", caption: str | None = None):
+    """Draw an image with crisp square pixels at any width."""
+    st.markdown(PIXELATED_CSS, unsafe_allow_html=True)
+    st.image(image, width=width, caption=caption)
+
+
+def show_punk_grid(images: np.ndarray, columns: int, scale: int, background: str | None) -> None:
+    """All `images` as one pixel-perfect picture, `scale` screen pixels per punk pixel."""
+    picture = grid(images, columns, background=background, gap=1)
+    show_pixelated(picture, width=picture.shape[1] * scale)
+
+
+def show_punk(image: np.ndarray, scale: int = 10, background: str | None = "#638596") -> None:
+    show_pixelated(zoom(composite(image[None], background)[0], scale))

@@ -1,0 +1,49 @@
+PAGE = "pages/1_Dataset_Explorer.py"
+
+
+def test_default_view_shows_all_punks_in_pages(open_page):
+    app = open_page(PAGE)
+    assert "**10,000** of 10,000 punks match · 40 page(s)" in app.caption[0].value
+    assert app.selectbox(key="explorer_detail").value == 0
+    assert "CryptoPunk #0: Female" in app.subheader[0].value
+
+
+def test_filters_narrow_the_grid_and_the_export(open_page):
+    app = open_page(PAGE)
+    app.multiselect(key="explorer_types").set_value(["Ape"]).run()
+    assert not app.exception
+    assert "**24** of 10,000" in app.caption[0].value
+    app.multiselect(key="explorer_any_of").set_value(["Cap Forward", "Beanie"]).run()
+    app.slider(key="explorer_count").set_value((1, 1)).run()
+    assert not app.exception
+    matches = app.session_state["explorer_types"]
+    assert matches == ["Ape"]
+
+
+def test_no_match_says_so_instead_of_failing(open_page):
+    app = open_page(PAGE)
+    app.multiselect(key="explorer_all_of").set_value(["Beanie", "Cap"]).run()
+    assert not app.exception
+    assert "No punk matches" in app.info[0].value
+
+
+def test_rarest_first_puts_rank_one_on_top(open_page):
+    app = open_page(PAGE)
+    app.selectbox(key="explorer_sort").set_value("Rarest first").run()
+    assert not app.exception
+    assert app.selectbox(key="explorer_detail").value == 8348
+
+
+def test_detail_view_of_a_chosen_punk(open_page):
+    app = open_page(PAGE)
+    app.number_input(key="explorer_goto").set_value(7804).run()
+    assert not app.exception
+    assert "CryptoPunk #7804: Alien" in app.subheader[0].value
+    assert any("Rarity rank" in m.value for m in app.markdown)
+
+
+def test_out_of_range_id_is_refused_by_the_widget(open_page):
+    app = open_page(PAGE)
+    app.number_input(key="explorer_goto").set_value(10_000).run()
+    assert not app.exception
+    assert "CryptoPunk #0:" in app.subheader[0].value

@@ -1,0 +1,61 @@
+"""Every page in a real browser: Playwright drives Debian's chromium against `streamlit run`.
+
+Skipped where chromium is not installed, except in CI (CI=true), where that is a failure.
+Set PUNKLAB_SCREENSHOTS=1 to save a screenshot of each page under docs/screenshots/.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.browser import (
+    CHROMIUM_FLAGS,
+    ROOT,
+    chromium_path,
+    page_url,
+    streamlit_server,
+    wait_until_idle,
+)
+
+pytestmark = pytest.mark.browser
+PAGES = ["app.py", *sorted(p.name for p in (ROOT / "pages").glob("*.py"))]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = chromium_path()
+    if executable is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed (apt-get install chromium)")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    with streamlit_server() as url:
+        yield url
+
+
+@pytest.mark.parametrize("page_file", PAGES)
+def test_page_renders_without_exception(browser, app_url, page_file):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(page_url(app_url, page_file))
+        wait_until_idle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert not errors, errors
+        if os.environ.get("PUNKLAB_SCREENSHOTS"):
+            folder = Path(ROOT, "docs", "screenshots")
+            folder.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=folder / f"{Path(page_file).stem}.png", full_page=False)
+    finally:
+        page.close()
