@@ -363,6 +363,39 @@ def relu(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0.0)
 
 
+def shrink_for_display(
+    values: np.ndarray, max_side: int = 256, keep: str = "absmax"
+) -> tuple[np.ndarray, int]:
+    """Pool a large (H, W) or (H, W, C) map down to at most `max_side` pixels a side.
+
+    A browser cannot usefully draw a 1024x1024 heat map in a third of a page, and shipping a
+    million floats per chart makes every rerun slow. Pooling keeps what a viewer looks for:
+    `"absmax"` keeps, in each block, the value of largest magnitude with its sign, so thin
+    positive and negative edge lines survive instead of averaging each other away; `"mean"`
+    averages (for the input picture).
+
+    Returns:
+        The pooled map and the block side (1 when `values` already fits, returned as is).
+    """
+    values = np.asarray(values)
+    height, width = values.shape[:2]
+    factor = max(1, math.ceil(max(height, width) / max_side))
+    if factor == 1:
+        return values, 1
+    rest = values.shape[2:]
+    pads = ((0, -height % factor), (0, -width % factor)) + ((0, 0),) * len(rest)
+    padded = np.pad(values, pads, mode="edge")
+    rows, cols = padded.shape[0] // factor, padded.shape[1] // factor
+    blocks = padded.reshape(rows, factor, cols, factor, *rest).swapaxes(1, 2)
+    blocks = blocks.reshape(rows, cols, factor * factor, *rest)
+    if keep == "mean":
+        return blocks.mean(axis=2), factor
+    if keep != "absmax":
+        raise ValueError(f"keep must be 'absmax' or 'mean', not {keep!r}.")
+    strongest = np.abs(blocks).argmax(axis=2)[:, :, None]
+    return np.take_along_axis(blocks, strongest, axis=2)[:, :, 0], factor
+
+
 def kernel_table(kernel: np.ndarray) -> pd.DataFrame:
     """A kernel as the 3x3 float table the lab's editor shows (columns "1", "2", "3")."""
     weights = np.asarray(kernel, dtype=np.float64)

@@ -1,0 +1,296 @@
+"""Convolution Lab: hand-made 3x3 filters on a punk or any picture, with the arithmetic shown."""
+
+import random
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from lab_ui import punks_or_stop, show_punk
+from punks_core.dataset import N_PUNKS
+from punks_core.errors import InvalidImageError, KernelError, PunksError
+from punks_core.filters import (
+    PRESETS,
+    WORKED_EXAMPLES,
+    convolve,
+    kernel_table,
+    normalise,
+    output_size,
+    output_size_formula,
+    parse_kernel,
+    relu,
+    shrink_for_display,
+    to_grayscale,
+    to_rgb,
+    window_arithmetic,
+)
+
+FIRST_PRESET = "Horizontal lines (Keras intro)"
+CHANNELS = ["R", "G", "B"]
+CLICKABLE_PIXELS = 64 * 64  # an invisible marker per output pixel makes the heat map clickable
+PICKED_PIXEL = "The output pixel picked below"
+LAYOUT = {"margin": {"l": 0, "r": 0, "t": 30, "b": 0}, "showlegend": False}
+TRAIN_HINT = "Build it with `python -m punks_core train-classifier`."
+state = st.session_state
+
+
+def use_kernel(kernel: np.ndarray) -> None:
+    # A fresh editor key drops the old editor's cell edits, which would otherwise be replayed
+    # on top of the new kernel.
+    state.conv_good_kernel = state.conv_editor_base = kernel
+    state.conv_editor_version = state.get("conv_editor_version", 0) + 1
+
+
+def random_punk() -> None:
+    state.conv_punk_id = random.randrange(N_PUNKS)
+
+
+def tiles(maps, titles, zrange, columns=3, step=1, colorscale="RdBu_r", click=False):
+    """Heat maps in a grid on one colour scale spanning `zrange` (symmetric: centred at 0).
+
+    Plain graph_objects with hand-placed axes: plotly express builds subplots ~30x slower,
+    which alone would blow the lab's 100 ms budget for a rerun.
+    """
+    rows, traces, layout = -(-len(maps) // columns), [], dict(LAYOUT, annotations=[])
+    layout["coloraxis"] = {"colorscale": colorscale, "cmin": zrange[0], "cmax": zrange[1]}
+    layout["height"] = 60 + 300 * rows if columns <= 3 else 40 + 130 * rows
+    for k, (values, title) in enumerate(zip(maps, titles, strict=True)):
+        suffix, row, col = "" if k == 0 else str(k + 1), k // columns, k % columns
+        x_domain = [col / columns + 0.01, (col + 1) / columns - 0.01]
+        y_domain = [1 - (row + 1) / rows + 0.02, 1 - row / rows - 0.06 / rows]
+        xs, ys = np.arange(values.shape[1]) * step, np.arange(values.shape[0]) * step
+        axes = {"xaxis": f"x{suffix}", "yaxis": f"y{suffix}"}
+        traces.append(
+            go.Heatmap(
+                z=values.astype(np.float32), x=xs, y=ys, coloraxis="coloraxis", **axes,
+                hovertemplate="row %{y}, column %{x}: %{z:.3f}<extra></extra>",
+            )
+        )  # fmt: skip
+        if click:
+            grid_y, grid_x = np.meshgrid(ys, xs, indexing="ij")
+            traces.append(
+                go.Scatter(
+                    x=grid_x.ravel(), y=grid_y.ravel(), mode="markers", hoverinfo="skip",
+                    marker={"opacity": 0}, selected={"marker": {"opacity": 0}}, **axes,
+                )
+            )  # fmt: skip
+        layout[f"xaxis{suffix}"] = {"domain": x_domain, "anchor": f"y{suffix}", "visible": False}
+        layout[f"yaxis{suffix}"] = {
+            "domain": y_domain, "anchor": f"x{suffix}", "autorange": "reversed",
+            "scaleanchor": f"x{suffix}", "constrain": "domain", "visible": False,
+        }  # fmt: skip
+        layout["annotations"].append(
+            {"text": title, "x": sum(x_domain) / 2, "y": y_domain[1], "xref": "paper",
+             "yref": "paper", "showarrow": False, "yanchor": "bottom"}
+        )  # fmt: skip
+    return go.Figure(traces, layout)
+
+
+def signed(values: np.ndarray, title: str, limit: float, click: bool = False) -> go.Figure:
+    """A (H, W) or (H, W, 3) output, pooled for display, blue below 0 and red above."""
+    shown, step = shrink_for_display(values)
+    if shown.ndim == 2:
+        return tiles([shown], [title], (-limit, limit), columns=1, step=step, click=click)
+    maps = [shown[..., c] for c in range(3)]
+    names = [f"{title}: {c}" for c in CHANNELS]
+    return tiles(maps, names, (-limit, limit), columns=3, step=step, click=click)
+
+
+def picture(values: np.ndarray, title: str) -> go.Figure:
+    """An image in [0, 1], gray or RGB, as the filter sees it (composited on black)."""
+    shown, step = shrink_for_display(values, keep="mean")
+    if shown.ndim == 2:
+        figure = tiles([shown], [title], (0, 1), columns=1, step=step, colorscale="gray")
+        return figure.update_coloraxes(showscale=False)
+    rgb = (np.clip(shown, 0, 1) * 255).round().astype(np.uint8)
+    layout = dict(LAYOUT, title=title, height=360)
+    layout["yaxis"] = {"scaleanchor": "x", "visible": False}
+    layout["xaxis"] = {"visible": False}
+    return go.Figure(go.Image(z=rgb, dx=step, dy=step), layout)
+
+
+@st.cache_data(max_entries=4, show_spinner="Reading the picture…")
+def decode_upload(file_id: str, _data: bytes) -> np.ndarray:
+    from punks_core.imaging import load_picture  # the decoder is still being written
+
+    return load_picture(_data, max_side=1024)
+
+
+@st.cache_resource(show_spinner="Loading the trained classifier (TensorFlow)…")
+def trained_classifier():
+    from punks_core.classifier import load_classifier  # imports TensorFlow: only when asked
+
+    return load_classifier()
+
+
+st.set_page_config(page_title="Convolution Lab · Punk Lab", page_icon="🧮", layout="wide")
+state.setdefault("conv_punk_id", 0)
+state.setdefault("conv_good_kernel", PRESETS[FIRST_PRESET])
+state.setdefault("conv_editor_base", PRESETS[FIRST_PRESET])
+state.setdefault("conv_editor_version", 0)
+with st.sidebar:
+    st.header("Image")
+    source = st.radio("Source", ["Punk", "Upload"], horizontal=True, key="conv_source")
+    if source == "Punk":
+        punk_id = st.number_input("Punk id", 0, N_PUNKS - 1, key="conv_punk_id")
+        st.button("🎲 Random punk", on_click=random_punk, key="conv_random")
+    else:
+        upload = st.file_uploader(
+            "Any picture (large ones are shrunk to 1024 px)",
+            type=["png", "jpg", "jpeg", "webp", "gif", "bmp"], key="conv_upload",
+        )  # fmt: skip
+    mode = st.radio("Channels", ["Grayscale", "Colour (R, G, B)"], key="conv_channels")
+    colour = mode != "Grayscale"
+    st.header("Layer")
+    stride = st.radio("Stride", [1, 2, 3], horizontal=True, key="conv_stride")
+    padding = st.radio("Padding", ["same", "valid"], horizontal=True, key="conv_padding")
+    second = st.selectbox("Second layer on the output", ["None", *PRESETS], key="conv_second")
+    relu_between = st.toggle("ReLU between the layers", True, key="conv_relu_between")
+
+st.title("🧮 Convolution Lab")
+st.caption(
+    "A Keras `Conv2D` with one hand-made 3x3 filter: cross-correlation, zero padding, stride. "
+    "Unlike the usual grayscale demos, negative outputs stay visible (blue), colour channels "
+    "are filtered one by one, and every output pixel's sum can be opened up below."
+)
+
+if source == "Punk":
+    punks = punks_or_stop()
+    rgba = punks.images[punks.row(punk_id)]
+    with st.sidebar:
+        show_punk(rgba, scale=6)
+elif upload is None:
+    st.info("Upload a picture in the sidebar (PNG, JPEG, WebP, GIF or BMP), or pick a punk.")
+    st.stop()
+else:
+    try:
+        rgba = decode_upload(upload.file_id, upload.getvalue())
+    except InvalidImageError as error:
+        st.error(f"This file cannot be used: {error}")
+        st.stop()
+    except ImportError:
+        st.info("Uploads arrive with the next version of the image decoder. Pick a punk for now.")
+        st.stop()
+
+values = to_rgb(rgba) if colour else to_grayscale(rgba)
+height, width = values.shape[:2]
+out_h, out_w = output_size(height, 3, stride, padding), output_size(width, 3, stride, padding)
+if out_h <= 0 or out_w <= 0:
+    st.info(f"A {height}x{width} picture is smaller than the 3x3 kernel: choose 'same' padding.")
+    st.stop()
+
+editor_column, size_column = st.columns([1, 2])
+with editor_column:
+    st.selectbox(
+        "Preset", list(PRESETS), key="conv_preset",
+        on_change=lambda: use_kernel(PRESETS[state.conv_preset]),
+    )  # fmt: skip
+    table = st.data_editor(
+        kernel_table(state.conv_editor_base), key=f"conv_kernel_{state.conv_editor_version}"
+    )
+    try:
+        state.conv_good_kernel = parse_kernel(table)
+    except KernelError as error:
+        st.error(f"{error} Still using the last good kernel.")
+    kernel = state.conv_good_kernel
+    st.button(
+        "Normalise", key="conv_normalise", on_click=lambda: use_kernel(normalise(kernel)),
+        help="Divide by the sum of the weights, or by the sum of their sizes if that is 0.",
+    )  # fmt: skip
+with size_column:
+    st.markdown("**Output size**, per axis: n_out = ⌊(n_in + 2p − f) / s⌋ + 1")
+    st.code(
+        f"rows:    {output_size_formula(height, 3, stride, padding)}\n"
+        f"columns: {output_size_formula(width, 3, stride, padding)}",
+        language=None,
+    )
+    st.caption("Keras' 'same' pads to ⌈n / s⌉ outputs; an odd zero goes after, not before.")
+
+output = convolve(values, kernel, stride, padding)
+limit = max(float(np.abs(output).max()), 1e-9)
+left, middle, right = st.columns(3)
+left.plotly_chart(picture(values, f"Input {height}x{width}"), key="conv_input_chart")
+event = middle.plotly_chart(
+    signed(output, f"Output {out_h}x{out_w}", limit, click=True), key="conv_output_chart",
+    on_select="rerun", selection_mode="points",
+)  # fmt: skip
+relu_title = "ReLU(output): what a Conv2D with activation='relu' keeps"
+if colour:
+    right.plotly_chart(picture(np.clip(output, 0, 1), relu_title), key="conv_relu_chart")
+else:
+    right.plotly_chart(signed(relu(output), relu_title, limit), key="conv_relu_chart")
+
+st.header("One output pixel, by hand")
+clicked = [(int(p["y"]), int(p["x"])) for p in event.selection.points if "x" in p and "y" in p]
+if clicked and clicked[0] != state.get("conv_last_click"):
+    state.conv_last_click = clicked[0]  # a click moves the pickers once; they stay free after
+    state.conv_row, state.conv_col = clicked[0]
+state.conv_row = min(state.get("conv_row", out_h // 2), out_h - 1)
+state.conv_col = min(state.get("conv_col", out_w // 2), out_w - 1)
+examples = {PICKED_PIXEL: None, **{e.title: e for e in WORKED_EXAMPLES.values()}}
+shown = examples[st.radio("Show", list(examples), key="conv_arithmetic_source")]
+if shown is None:
+    pick = st.columns(3)
+    row = pick[0].number_input("Output row", 0, out_h - 1, key="conv_row")
+    col = pick[1].number_input("Output column", 0, out_w - 1, key="conv_col")
+    channel = pick[2].selectbox("Channel", CHANNELS, key="conv_channel") if colour else None
+    plane = values[..., CHANNELS.index(channel)] if colour else values
+    sums = window_arithmetic(plane, kernel, row, col, stride, padding)
+    st.caption(
+        f"Click the output heat map or type a position. The window's top-left input pixel is "
+        f"({sums.top}, {sums.left}); cells marked * lie in the zero padding."
+    )
+else:
+    sums = shown.arithmetic()
+    st.caption(shown.note)
+cells = np.where(sums.padding_mask, "0 *", np.vectorize(lambda v: f"{v:.3g}")(sums.window))
+for part, (name, grid) in zip(
+    st.columns(3),
+    [("Window", cells), ("× kernel", sums.kernel), ("= products", sums.products.round(4))],
+    strict=True,
+):
+    part.markdown(f"**{name}**")
+    part.dataframe(grid, hide_index=True, key=f"conv_sum_{name}")
+st.markdown(f"**Sum** = {sums.formula()}")
+
+if second != "None":
+    st.header(f"Second layer: {second}")
+    first = relu(output) if relu_between else output
+    stacked = convolve(first, PRESETS[second])
+    st.caption(
+        f"{second} applied to the {'ReLU of the ' if relu_between else ''}first output with "
+        f"stride 1 and 'same' padding, as a second Conv2D would: {out_h}x{out_w} in and out."
+    )
+    top = max(float(np.abs(stacked).max()), 1e-9)
+    st.plotly_chart(signed(stacked, "Second layer output", top), key="conv_second_chart")
+
+with st.expander("What the trained classifier's first layer learned (loads TensorFlow)"):
+    if not st.toggle("Load the trained classifier", key="conv_learned"):
+        st.caption("The classifier's own 3x3 filters and what they see in this punk, on demand.")
+        st.stop()
+    try:
+        model = trained_classifier()
+    except (PunksError, ImportError, OSError, ValueError) as error:
+        message = str(error) if "train-classifier" in str(error) else f"{error} {TRAIN_HINT}"
+        st.info(f"The trained classifier is not available: {message}")
+        st.stop()
+    weights = model.first_layer_filters()  # (3, 3, c_in, n)
+    names = {3: list("RGB"), 4: list("RGBA")}.get(weights.shape[2])
+    names = names or [f"channel {c}" for c in range(weights.shape[2])]
+    name = st.selectbox("Input channel of the filters", names, key="conv_learned_channel")
+    learned = [weights[:, :, names.index(name), k] for k in range(weights.shape[3])]
+    labels = [f"#{k + 1}" for k in range(len(learned))]
+    scale = max(float(np.abs(weights).max()), 1e-9)
+    filters_column, maps_column = st.columns(2)
+    filters_column.markdown(f"**{len(learned)} learned 3x3 filters**, {name} weights")
+    filters_column.plotly_chart(
+        tiles(learned, labels, (-scale, scale), columns=6), key="conv_learned_filters"
+    )
+    if rgba.shape != (24, 24, 4):
+        maps_column.info("Activation maps need a 24x24 punk: pick one in the sidebar.")
+        st.stop()
+    activations = model.first_layer_activations(rgba)  # (24, 24, n)
+    maps = [activations[..., k] for k in range(activations.shape[2])]
+    top = max(float(np.abs(activations).max()), 1e-9)
+    maps_column.markdown("**Their activation maps on this punk**")
+    maps_column.plotly_chart(tiles(maps, labels, (-top, top), columns=6), key="conv_learned_maps")
