@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from lab_ui import punks_or_stop, show_punk_grid
@@ -26,8 +27,8 @@ PAGES = [
 
 @st.cache_data
 def colour_count() -> int:
-    """Distinct RGBA colours over all punks (one uint32 per pixel makes np.unique fast)."""
-    return len(np.unique(np.ascontiguousarray(punks.images).view(np.uint32)))
+    """Distinct RGBA colours over all punks (one uint32 per pixel, hashed)."""
+    return len(pd.unique(np.ascontiguousarray(punks.images).view(np.uint32).ravel()))
 
 
 st.set_page_config(page_title="Punk Lab", page_icon="🟦", layout="wide")

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from punks_core.dataset import Punks, load_punks, rarity
-from punks_core.errors import DatasetError
+from punks_core.errors import DatasetError, PunksError
 from punks_core.imaging import composite, grid, zoom
 from punks_core.labels import ACCESSORIES
 
@@ -68,3 +68,28 @@ def show_punk_grid(images: np.ndarray, columns: int, scale: int, background: str
 
 def show_punk(image: np.ndarray, scale: int = 10, background: str | None = "#638596") -> None:
     show_pixelated(zoom(composite(image[None], background)[0], scale))
+
+
+@st.cache_resource(show_spinner="Loading the classifier (TensorFlow starts once)…")
+def _load_classifier(kind: str):
+    from punks_core.classifier import load_classifier
+
+    return load_classifier(kind=kind)
+
+
+def classifier_or_stop(kind: str = "cnn"):
+    """The shipped classifier of `kind`, or the reason it is missing and the end of the page."""
+    try:
+        return _load_classifier(kind)
+    except PunksError as error:
+        st.error(f"The {kind.upper()} classifier is not available: {error}")
+        st.stop()
+
+
+def read_upload_or_stop(upload, reader):
+    """Decode an uploaded file with `reader` (bytes -> array), in memory only, or stop."""
+    try:
+        return reader(upload.getvalue())
+    except PunksError as error:
+        st.error(f"**{upload.name}**: {error}")
+        st.stop()

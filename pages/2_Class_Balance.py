@@ -1,5 +1,6 @@
 """Class Balance & Baselines: how unbalanced the labels are, and the accuracy a model must beat."""
 
+import pandas as pd
 import plotly.express as px
 import streamlit as st
 
@@ -7,6 +8,7 @@ from lab_ui import punks_or_stop
 from punks_core.baselines import constant_baseline, label_counts, split_type_counts
 from punks_core.dataset import SPLITS
 from punks_core.labels import ACCESSORIES, LABELS, TYPES
+from punks_core.reports import load_report
 
 TASKS = {
     "Type only (5 labels)": list(TYPES),
@@ -84,3 +86,22 @@ with st.expander("Why not “about 92 %”?"):
         "accuracy is what *learning nothing* scores, while the exact match is 0.00–0.04 %."
     )
 st.dataframe(baseline.per_label.to_frame().style.format("{:.2%}"), key="balance_per_label")
+
+st.header("Lift of the trained classifier")
+report = load_report("cnn")
+if report is None:
+    st.info("No trained classifier yet: `python -m punks_core train-classifier` makes one.")
+    st.stop()
+lift = pd.DataFrame(report["per_label"]).set_index("label").sort_values("lift")
+lift = lift[lift["test_positives"] > 0]
+st.markdown(
+    f"On the test split the CNN gets **{report['test']['exact_match']:.1%}** of punks fully "
+    f"right (the constant answer: 0.0 %). Per label, its accuracy minus the baseline's, "
+    f"worst first — {(lift['lift'] > 0).sum()} of {len(lift)} labels present in the test split "
+    "are above their baseline:"
+)
+figure = px.bar(lift.head(20), x="lift", y=lift.head(20).index, orientation="h")
+figure.update_layout(yaxis_title=None, xaxis_title="model accuracy − baseline accuracy")
+st.plotly_chart(figure, key="balance_lift")
+columns = ["test_positives", "baseline_accuracy", "model_accuracy", "f1", "lift"]
+st.dataframe(lift[columns], key="balance_lift_table")

@@ -263,3 +263,10 @@ def rarity(punks: Punks) -> pd.DataFrame:
     table["rank"] = 0
     table.iloc[order, table.columns.get_loc("rank")] = np.arange(1, len(table) + 1)
     return table
+
+
+def find_punk(punks: Punks, image: np.ndarray) -> int | None:
+    """The id of the punk whose pixels are exactly `image` (24, 24, 4), or None."""
+    same = (punks.images == np.asarray(image, dtype=np.uint8)).all(axis=(1, 2, 3))
+    rows = np.flatnonzero(same)
+    return int(punks.ids[rows[0]]) if len(rows) else None

@@ -84,5 +84,8 @@ def wait_until_idle(page, timeout_ms: int = 60_000) -> None:
     # Images and icons arrive after the elements that hold them.
     page.wait_for_load_state("networkidle", timeout=timeout_ms)
     page.wait_for_function(
-        "() => [...document.images].every(image => image.complete)", timeout=timeout_ms
+        "() => [...document.images].every(image => image.complete)"
+        " && document.querySelectorAll('.js-plotly-plot').length"
+        " >= document.querySelectorAll('[data-testid=\"stPlotlyChart\"]').length",
+        timeout=timeout_ms,
     )

@@ -8,6 +8,7 @@ from punks_core.dataset import (
     OFFICIAL_PIXELS_SHA256,
     PunkFilter,
     filter_mask,
+    find_punk,
     load_punks,
     pixels_sha256,
     punks_to_atlas,
@@ -151,3 +152,10 @@ def test_verify_tells_official_pixels_from_others(punks, tmp_path):
     assert "not a readable image" in verify_atlas_file(b"hello")
     write_atlas(np.zeros((24, 24, 4), np.uint8), tmp_path / "small.png")
     assert "is 24x24" in verify_atlas_file((tmp_path / "small.png").read_bytes())
+
+
+def test_find_punk_knows_exact_pixels_only(punks):
+    assert find_punk(punks, punks.images[1234]) == 1234
+    changed = np.array(punks.images[1234])
+    changed[0, 0] = (9, 9, 9, 255)
+    assert find_punk(punks, changed) is None

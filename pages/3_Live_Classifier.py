@@ -1,0 +1,149 @@
+"""Live Classifier: a CNN names a punk's type and accessories, and shows which pixels it used."""
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from lab_ui import classifier_or_stop, punks_or_stop, read_upload_or_stop, show_punk
+from punks_core.dataset import N_PUNKS, SPLITS, find_punk
+from punks_core.imaging import load_image
+from punks_core.labels import ACCESSORIES, TYPES
+from punks_core.reports import load_report
+
+SOURCES = ["Random test punk", "Punk by id", "Upload an image"]
+MODELS = {"CNN (convolutional)": "cnn", "FNN (Flatten + Dense)": "fnn"}
+
+st.set_page_config(page_title="Live Classifier · Punk Lab", page_icon="🧠", layout="wide")
+punks = punks_or_stop()
+with st.sidebar:
+    source = st.radio("Punk", SOURCES, key="classifier_source")
+    kind = MODELS[st.radio("Model", list(MODELS), key="classifier_model")]
+    threshold = st.slider("Accessory threshold", 0.05, 0.95, 0.5, 0.05, key="classifier_threshold")
+
+st.title("🧠 Live Classifier")
+classifier = classifier_or_stop(kind)
+if source == "Upload an image":
+    upload = st.file_uploader(
+        "A CryptoPunk image: 24x24 or any upscale, PNG, JPEG, WebP or GIF, any background",
+        type=["png", "jpg", "jpeg", "webp", "gif"],
+        key="classifier_upload",
+    )
+    if upload is None:
+        st.info("Upload a punk image, or pick a test punk in the sidebar.")
+        st.stop()
+    image = read_upload_or_stop(upload, load_image)
+elif source == "Punk by id":
+    chosen = st.number_input(
+        "Punk id (test split: 9000–9999)", 0, N_PUNKS - 1, 9000, key="classifier_id"
+    )
+    image = punks.images[punks.row(int(chosen))]
+else:
+    if (
+        st.button("Another random test punk", key="classifier_reroll")
+        or "classifier_random" not in st.session_state
+    ):
+        st.session_state.classifier_random = int(np.random.choice(SPLITS["test"]))
+    image = punks.images[punks.row(st.session_state.classifier_random)]
+
+prediction = classifier.classify(image, threshold)
+known = find_punk(punks, image)
+picture, answer, truth = st.columns([1, 2, 2])
+with picture:
+    show_punk(image, scale=8)
+    st.caption(f"CryptoPunk #{known}" if known is not None else "Not one of the 10,000 punks")
+with answer:
+    st.subheader(f"Model: {prediction.type}")
+    st.markdown(", ".join(prediction.accessories) or "*no accessory above the threshold*")
+with truth:
+    if known is not None:
+        row = punks.labels.loc[known]
+        actual = [label for label in ACCESSORIES if row[label]]
+        st.subheader(f"Truth: {punks.types[known]}")
+        st.markdown(", ".join(actual) or "*no accessories*")
+        right = punks.types[known] == prediction.type and set(actual) == set(prediction.accessories)
+        st.markdown("✅ all 92 labels right" if right else "❌ not all labels right")
+        if known < SPLITS["test"].start:
+            st.caption("This punk was in the training or validation data.")
+
+probabilities = prediction.probabilities
+type_chart, accessory_table = st.columns(2)
+type_chart.plotly_chart(
+    px.bar(probabilities[list(TYPES)], range_y=[0, 1], title="Type probabilities"),
+    key="classifier_types",
+)
+top = probabilities[list(ACCESSORIES)].sort_values(ascending=False).head(12).to_frame()
+top["worn?"] = top["probability"] >= threshold
+accessory_table.dataframe(top.style.format({"probability": "{:.3f}"}), key="classifier_top")
+
+st.header("Which pixels made it say that?")
+label = st.selectbox(
+    "Label",
+    [
+        prediction.type,
+        *prediction.accessories,
+        *[name for name in ACCESSORIES if name not in prediction.accessories],
+    ],
+    key="classifier_saliency_label",
+)
+occlusion = classifier.saliency(image, label)
+limit = max(float(np.abs(occlusion).max()), 1e-6)
+figure = px.imshow(occlusion, color_continuous_scale="RdBu_r", zmin=-limit, zmax=limit)
+figure.update_layout(title=f"Drop in P({label}) when each pixel is erased", height=450)
+st.plotly_chart(figure, key="classifier_saliency")
+st.caption(
+    "Red pixels support the label: erasing one lowers its probability. Blue ones count against it."
+)
+
+st.header("Model card")
+report, other = load_report(kind), load_report("fnn" if kind == "cnn" else "cnn")
+layers_tab, curves_tab, metrics_tab, labels_tab, versus_tab = st.tabs(
+    ["Layers", "Training curves", "Test metrics", "Per label", "FNN vs CNN"]
+)
+with layers_tab:
+    st.dataframe(classifier.layer_table(), key="classifier_layers", width="stretch")
+    st.caption(
+        "A Conv2D layer learns (f·f·c_in + 1)·filters numbers: one f×f kernel per input "
+        "channel, plus a bias, for each filter. A Dense layer learns (n_in + 1)·n_out."
+    )
+if report is None:
+    st.info(f"No training report beside the {kind.upper()} model: retrain it to get one.")
+    st.stop()
+with curves_tab:
+    history = pd.DataFrame(report["history"])
+    history.index = history.index + 1
+    st.plotly_chart(
+        px.line(history[[c for c in history if "loss" in c]], labels={"index": "epoch"}),
+        key="classifier_curves",
+    )
+    st.caption(f"`{report['command']}` · seed {report['seed']} · {report['train_seconds']} s")
+with metrics_tab:
+    test = report["test"]
+    exact, types, micro, macro = st.columns(4)
+    exact.metric("Exact match (92 labels)", f"{test['exact_match']:.2%}")
+    types.metric("Type accuracy", f"{test['type_accuracy']:.2%}")
+    micro.metric("Micro AUC", f"{test['micro_auc']:.4f}")
+    macro.metric("Macro AUC", f"{test['macro_auc']:.4f}")
+    st.caption("On the test split (ids 9000–9999), never seen in training or model selection.")
+with labels_tab:
+    st.dataframe(pd.DataFrame(report["per_label"]).set_index("label"), key="classifier_per_label")
+with versus_tab:
+    reports = {r["kind"].upper(): r for r in (report, other) if r is not None}
+    versus = pd.DataFrame(
+        {
+            name: {
+                "parameters": r["parameters"],
+                "exact match": r["test"]["exact_match"],
+                "type accuracy": r["test"]["type_accuracy"],
+                "micro AUC": r["test"]["micro_auc"],
+                "training seconds": r["train_seconds"],
+            }
+            for name, r in reports.items()
+        }
+    )
+    st.dataframe(versus, key="classifier_versus")
+    st.markdown(
+        "The FNN flattens the 24×24×4 punk into 2,304 numbers and loses where each pixel sits; "
+        "the CNN slides small filters over the image, so an earring is found wherever it is "
+        "and one kernel's weights serve every position."
+    )
