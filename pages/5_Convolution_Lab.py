@@ -221,7 +221,8 @@ else:
     right.plotly_chart(signed(relu(output), relu_title, limit), key="conv_relu_chart")
 
 st.header("One output pixel, by hand")
-clicked = [(int(p["y"]), int(p["x"])) for p in event.selection.points if "x" in p and "y" in p]
+points = event["selection"]["points"]  # a dict-like event, in AppTest a plain dict
+clicked = [(int(p["y"]), int(p["x"])) for p in points if "x" in p and "y" in p]
 if clicked and clicked[0] != state.get("conv_last_click"):
     state.conv_last_click = clicked[0]  # a click moves the pickers once; they stay free after
     state.conv_row, state.conv_col = clicked[0]

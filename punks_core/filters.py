@@ -427,7 +427,9 @@ def _parse_cell(cell, where: str) -> float:
     else:
         raise KernelError(f"{where} is {cell!r}, which is not a number. Enter a number.")
     if math.isnan(value):
-        raise KernelError(f"{where} is NaN (not a number). Enter a number between −100 and 100.")
+        raise KernelError(
+            f"{where} is empty or not a number (NaN). Enter a number between −100 and 100."
+        )
     if math.isinf(value):
         raise KernelError(f"{where} is {value}, which is infinite. Enter a number within ±100.")
     if abs(value) > MAX_ABS_WEIGHT:
