@@ -19,3 +19,18 @@ class KernelError(PunksError, ValueError):
 
 class ModelError(PunksError):
     """A trained model file is missing or cannot be loaded; the message says how to rebuild it."""
+
+
+class OpenSeaError(PunksError):
+    """An OpenSea API call failed; the message says what to do about it.
+
+    Attributes:
+        status: the HTTP status of the failed answer, or None when there was no usable answer
+            (no API key, network error, timeout, a reply that is not the JSON expected).
+        headers: the headers of that answer (empty when there was none).
+    """
+
+    def __init__(self, message: str, status: int | None = None, headers=None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.headers = dict(headers or {})
