@@ -16,6 +16,24 @@ def build_dataset(args: argparse.Namespace) -> None:
     print(f"wrote {out}: {len(punks.labels)} punks, pixel hash verified.")
 
 
+def opensea_fetch(args: argparse.Namespace) -> None:
+    import os
+
+    from punks_core.opensea import API_KEY_ENV, OpenSeaClient, fetch_dataset
+
+    client = OpenSeaClient(os.environ.get(API_KEY_ENV), base_url=args.base_url)
+    try:
+        report = fetch_dataset(
+            client, args.out, args.count, save_every=args.save_every, progress=True
+        )
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted: what was fetched is saved in {args.out}; run again.", file=sys.stderr
+        )
+        raise SystemExit(130) from None
+    print(report.summary())
+
+
 def verify(args: argparse.Namespace) -> None:
     from punks_core.dataset import verify_atlas_file
 
@@ -39,6 +57,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=None, help="output folder (default: assets/dataset)"
     )
     build.set_defaults(run=build_dataset)
+
+    fetch = commands.add_parser(
+        "opensea-fetch", help="fetch punks from the OpenSea API into a dataset folder (resumable)"
+    )
+    fetch.add_argument("--out", type=Path, required=True, help="dataset folder to write or extend")
+    fetch.add_argument(
+        "--count", type=int, default=None, help="fetch punks #0 to #N-1 only (default: all)"
+    )
+    fetch.add_argument(
+        "--base-url", default="https://api.opensea.io", help="API address (default: OpenSea's)"
+    )
+    fetch.add_argument(
+        "--save-every",
+        type=int,
+        default=500,
+        help="rewrite punks.png and labels.csv after this many new punks (default: 500)",
+    )
+    fetch.set_defaults(run=opensea_fetch)
 
     check = commands.add_parser("verify", help="is a punks.png the official file or pixels?")
     check.add_argument("file", help="a punks.png to check")
