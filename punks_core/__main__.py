@@ -40,6 +40,21 @@ def verify(args: argparse.Namespace) -> None:
     print(f"{args.file}: {verify_atlas_file(Path(args.file).read_bytes())}")
 
 
+def train_classifier(args: argparse.Namespace) -> None:
+    from punks_core.classifier import EPOCHS, train_classifier
+
+    command = "python -m punks_core " + " ".join(args.argv)
+    report = train_classifier(
+        args.kind, epochs=args.epochs or EPOCHS, seed=args.seed, out=args.out, command=command
+    )
+    test = report["test"]
+    print(
+        f"wrote {report['model_file']} in {report['train_seconds']:.0f} s: test exact match "
+        f"{test['exact_match']:.2%}, type accuracy {test['type_accuracy']:.2%}, "
+        f"micro AUC {test['micro_auc']:.4f}, macro AUC {test['macro_auc']:.4f}."
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m punks_core", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -79,11 +94,27 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("verify", help="is a punks.png the official file or pixels?")
     check.add_argument("file", help="a punks.png to check")
     check.set_defaults(run=verify)
+
+    train = commands.add_parser(
+        "train-classifier", help="train the punk classifier (ids 0-7999; selected on 8000-8999)"
+    )
+    train.add_argument("--kind", choices=["cnn", "fnn"], default="cnn", help="network kind")
+    train.add_argument("--epochs", type=int, default=None, help="most epochs (default: 30)")
+    train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    train.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="model file (default: assets/models/classifier.keras or classifier_fnn.keras)",
+    )
+    train.set_defaults(run=train_classifier)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
+    args.argv = argv
     try:
         args.run(args)
     except (PunksError, OSError) as error:

@@ -1,0 +1,613 @@
+"""CNN and FNN punk classifiers: builders, training, evaluation and `PunkClassifier`.
+
+Every model takes raw uint8 RGBA punks (24x24x4, as `load_punks`/`load_image` return them) and
+answers 92 probabilities in `LABELS` order: a softmax over the 5 types (a punk has exactly one)
+beside 87 sigmoids, one per accessory. Keras is imported lazily inside the functions that need
+it, so that importing this module stays cheap and TensorFlow-free.
+"""
+
+import json
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from punks_core.dataset import SPLITS, Punks, load_punks
+from punks_core.errors import ModelError
+from punks_core.labels import ACCESSORIES, LABELS, TYPES
+from punks_core.reports import model_path, report_path_for
+
+INPUT_SHAPE = (24, 24, 4)
+N_TYPES = len(TYPES)
+N_ACCESSORIES = len(ACCESSORIES)
+THRESHOLD = 0.5
+
+EPOCHS = 30
+BATCH_SIZE = 64
+LEARNING_RATE = 2e-3  # peak of a cosine decay to zero over the requested epochs
+PATIENCE = 8
+MAX_SAMPLE_WEIGHT = 4.0  # punks wearing rare accessories count up to this many times
+SWAP_PROBABILITY = 0.5  # share of swappable train punks repainted in another skin tone per epoch
+
+REBUILD_COMMAND = {
+    "cnn": "python -m punks_core train-classifier",
+    "fnn": "python -m punks_core train-classifier --kind fnn",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Builders
+
+
+def _heads(features):
+    """Softmax over the types beside sigmoids for the accessories, as one 92-column output."""
+    from keras import layers
+
+    types = layers.Dense(N_TYPES, activation="softmax", name="type")(features)
+    accessories = layers.Dense(N_ACCESSORIES, activation="sigmoid", name="accessories")(features)
+    return layers.Concatenate(name="labels")([types, accessories])
+
+
+def build_cnn(
+    filters: tuple[int, int, int] = (16, 32, 64),
+    dense: int = 256,
+    dropout: float = 0.3,
+    batch_norm: bool = False,
+):
+    """A small CNN that keeps full 24x24 resolution in its first two 3x3 convolutions.
+
+    Mole, Earring or Clown Nose are one or two pixels wide: pooling before the first
+    convolutions could smear them into their surroundings, so pooling starts after two.
+
+    Args:
+        filters: filters of the three convolutions (the first one is 3x3 over RGBA).
+        dense: width of the penultimate ("features") layer.
+        dropout: dropout rate before the features layer.
+        batch_norm: normalise each convolution's output before its ReLU.
+    """
+    import keras
+    from keras import layers
+
+    def conv(x, n, name):
+        if not batch_norm:
+            return layers.Conv2D(n, 3, padding="same", activation="relu", name=name)(x)
+        x = layers.Conv2D(n, 3, padding="same", use_bias=False, name=name)(x)
+        x = layers.BatchNormalization(name=f"{name}_bn")(x)
+        return layers.ReLU(name=f"{name}_relu")(x)
+
+    inputs = keras.Input(INPUT_SHAPE, name="rgba")
+    x = layers.Rescaling(1 / 255, name="scale")(inputs)  # alpha too: smoke is half-transparent
+    x = conv(x, filters[0], "conv1")
+    x = conv(x, filters[1], "conv2")
+    x = layers.MaxPooling2D(2, name="pool1")(x)
+    x = conv(x, filters[2], "conv3")
+    x = layers.MaxPooling2D(2, name="pool2")(x)
+    # Flatten, not global pooling: where a thing is drawn matters (a hat vs a beard).
+    x = layers.Flatten(name="flatten")(x)
+    if dropout:
+        x = layers.Dropout(dropout, name="dropout")(x)
+    features = layers.Dense(dense, activation="relu", name="features")(x)
+    return keras.Model(inputs, _heads(features), name="punk_cnn")
+
+
+def build_fnn(hidden: tuple[int, ...] = (256, 128)):
+    """A plain fully connected network over the 2,304 flattened RGBA values (the lesson's FNN).
+
+    Args:
+        hidden: widths of the hidden Dense layers; the last one is the "features" layer.
+    """
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(INPUT_SHAPE, name="rgba")
+    x = layers.Rescaling(1 / 255, name="scale")(inputs)
+    x = layers.Flatten(name="flatten")(x)
+    for k, width in enumerate(hidden):
+        name = "features" if k == len(hidden) - 1 else f"dense{k + 1}"
+        x = layers.Dense(width, activation="relu", name=name)(x)
+    outputs = _heads(x)
+    return keras.Model(inputs, outputs, name="punk_fnn")
+
+
+BUILDERS = {"cnn": build_cnn, "fnn": build_fnn}
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+
+
+def split_rows(punks: Punks) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of `punks` to train on (ids 0-7999) and to select the model on (ids 8000-8999).
+
+    Test ids (9000-9999) are in neither: no model sees them before its final evaluation.
+    """
+    ids = punks.ids
+    train = np.flatnonzero(np.isin(ids, SPLITS["train"]))
+    val = np.flatnonzero(np.isin(ids, SPLITS["val"]))
+    return train, val
+
+
+def sample_weights(labels: np.ndarray) -> np.ndarray:
+    """Up-weight punks that carry a rare label, so that 35 Beanies are not drowned by 8,000.
+
+    A punk's weight is sqrt(median label count / count of its rarest label), within
+    [1, MAX_SAMPLE_WEIGHT].
+    """
+    counts = labels.sum(axis=0)
+    rarest = np.where(labels > 0, counts, np.inf).min(axis=1)
+    weight = np.sqrt(np.median(counts[counts > 0]) / np.maximum(rarest, 1))
+    return np.clip(weight, 1.0, MAX_SAMPLE_WEIGHT).astype("float32")
+
+
+def _train_batches(images, labels, types, swapper, seed: int, batch_size: int):
+    """Batches of train punks; each epoch repaints a new random share in another skin tone."""
+    import keras
+
+    weights = sample_weights(labels)
+
+    class SwappedPunks(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+            self.rng = np.random.default_rng(seed)
+            self.on_epoch_end()
+
+        def __len__(self):
+            return int(np.ceil(len(images) / batch_size))
+
+        def on_epoch_end(self):
+            self.order = self.rng.permutation(len(images))
+            if swapper is None:
+                self.images = images
+            else:
+                self.images = swapper.random_swap(images, types, self.rng, SWAP_PROBABILITY)
+
+        def __getitem__(self, index):
+            rows = self.order[index * batch_size : (index + 1) * batch_size]
+            return self.images[rows].astype("float32"), labels[rows], weights[rows]
+
+    return SwappedPunks()
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluation
+
+
+def decide(probabilities: np.ndarray, threshold: float = THRESHOLD) -> np.ndarray:
+    """0/1 predictions: the most probable type, and each accessory at `threshold`."""
+    predicted = np.zeros(probabilities.shape, dtype=np.uint8)
+    predicted[np.arange(len(probabilities)), probabilities[:, :N_TYPES].argmax(axis=1)] = 1
+    predicted[:, N_TYPES:] = probabilities[:, N_TYPES:] >= threshold
+    return predicted
+
+
+def _auc(truth: np.ndarray, scores: np.ndarray) -> float | None:
+    """ROC AUC by the rank-sum formula (ties share ranks); None if one class is absent."""
+    positives = int(truth.sum())
+    negatives = len(truth) - positives
+    if positives == 0 or negatives == 0:
+        return None
+    ranks = pd.Series(scores).rank(method="average").to_numpy()
+    return float(
+        (ranks[truth == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives)
+    )
+
+
+def evaluate(probabilities: np.ndarray, truth: np.ndarray) -> dict:
+    """Exact match, type accuracy, Hamming accuracy and micro/macro AUC of 92-column scores."""
+    predicted = decide(probabilities)
+    per_label_auc = [_auc(truth[:, k], probabilities[:, k]) for k in range(len(LABELS))]
+    defined = [a for a in per_label_auc if a is not None]
+    return {
+        "n_punks": len(truth),
+        "exact_match": float((predicted == truth).all(axis=1).mean()),
+        "type_accuracy": float(
+            (probabilities[:, :N_TYPES].argmax(axis=1) == truth[:, :N_TYPES].argmax(axis=1)).mean()
+        ),
+        "hamming_accuracy": float((predicted == truth).mean()),
+        "micro_auc": _auc(truth.ravel(), probabilities.ravel()),
+        "macro_auc": float(np.mean(defined)) if defined else None,
+        "macro_auc_labels": len(defined),
+    }
+
+
+def per_label_table(probabilities: np.ndarray, test: Punks, all_punks: Punks) -> pd.DataFrame:
+    """Per label: test prevalence, constant-baseline accuracy, model accuracy, F1 and lift."""
+    from punks_core.baselines import constant_baseline
+
+    truth = test.labels[list(LABELS)].to_numpy()
+    predicted = decide(probabilities)
+    baseline = constant_baseline(all_punks, list(LABELS), "test").per_label
+    true_pos = ((predicted == 1) & (truth == 1)).sum(axis=0)
+    denominator = predicted.sum(axis=0) + truth.sum(axis=0)
+    # F1 is undefined for a label that is neither present nor predicted: leave it empty.
+    f1 = np.where(denominator > 0, 2 * true_pos / np.maximum(denominator, 1), np.nan)
+    accuracy = (predicted == truth).mean(axis=0)
+    table = pd.DataFrame(
+        {
+            "label": list(LABELS),
+            "test_positives": truth.sum(axis=0).astype(int),
+            "test_prevalence": truth.mean(axis=0),
+            "baseline_accuracy": baseline.reindex(list(LABELS)).to_numpy(),
+            "model_accuracy": accuracy,
+            "f1": f1,
+        }
+    )
+    table["lift"] = table["model_accuracy"] - table["baseline_accuracy"]
+    return table
+
+
+def skin_swap_set(test: Punks, swapper, all_punks: Punks) -> tuple[np.ndarray, np.ndarray, int]:
+    """Every swappable test punk repainted in each of its other skin tones.
+
+    Returns:
+        images, their labels (those of the source punk) and how many of the images are not
+        among the 10,000 real punks (new punk-style images made of the same parts).
+    """
+    from punks_core.augment import TONE_NAMES, skin_tones
+
+    types = test.types.to_numpy()
+    rows = np.flatnonzero(swapper.swappable(test.images, types))
+    tones = skin_tones(test.images[rows])
+    images, labels = [], []
+    for shift in range(1, len(TONE_NAMES)):
+        targets = (tones + shift) % len(TONE_NAMES)
+        images.append(swapper.swap(test.images[rows], types[rows], targets))
+        labels.append(test.labels[list(LABELS)].to_numpy()[rows])
+    images, labels = np.concatenate(images), np.concatenate(labels)
+    known = {punk.tobytes() for punk in all_punks.images}
+    new = sum(image.tobytes() not in known for image in images)
+    return images, labels, int(new)
+
+
+# ---------------------------------------------------------------------------------------------
+# Training
+
+
+def _versions() -> dict:
+    import keras
+    import tensorflow as tf
+
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+    }
+
+
+def train_classifier(
+    kind: str = "cnn",
+    *,
+    epochs: int = EPOCHS,
+    seed: int = 0,
+    out: str | Path | None = None,
+    punks: Punks | None = None,
+    subset: int | None = None,
+    augment: bool = True,
+    command: str | None = None,
+    verbose: int | str = "auto",
+) -> dict:
+    """Train a classifier on ids 0-7999, select it on 8000-8999, test it on 9000-9999.
+
+    The best epoch by validation loss is kept (early stopping with restored weights); the test
+    split is only scored after training. Writes the model and a JSON report beside it.
+
+    Args:
+        kind: "cnn" or "fnn".
+        epochs: the most epochs to train (early stopping may end sooner).
+        seed: seeds Keras, NumPy and Python through `keras.utils.set_random_seed`.
+        out: the model file to write (default: the shipped `assets/models/` file of `kind`).
+        punks: the dataset (default: the shipped 10,000 punks).
+        subset: train and select on only the first `subset` rows of each split (for tests).
+        augment: repaint train punks in other skin tones (label-safe augmentation).
+        command: the command line to record in the report.
+        verbose: Keras' fit verbosity (its progress bar by default).
+
+    Returns:
+        The report that was written beside the model.
+    """
+    import keras
+
+    from punks_core.augment import SkinSwapper
+
+    if kind not in BUILDERS:
+        raise ValueError(f"unknown classifier kind {kind!r}; choose cnn or fnn.")
+    keras.utils.set_random_seed(seed)
+    punks = load_punks() if punks is None else punks
+    out = Path(out) if out is not None else model_path(kind)
+    train_rows, val_rows = split_rows(punks)
+    if subset is not None:
+        train_rows, val_rows = train_rows[:subset], val_rows[:subset]
+    labels = punks.labels[list(LABELS)].to_numpy(dtype="float32")
+    train = Punks(punks.images[train_rows], punks.labels.iloc[train_rows])
+    swapper = SkinSwapper.fit(train) if augment else None
+
+    start = time.perf_counter()
+    model = BUILDERS[kind]()
+    steps = int(np.ceil(len(train_rows) / BATCH_SIZE)) * epochs
+    model.compile(
+        optimizer=keras.optimizers.Adam(
+            keras.optimizers.schedules.CosineDecay(LEARNING_RATE, steps)
+        ),
+        loss="binary_crossentropy",
+        metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
+        # XLA made CPU training slower here (measured), so stay with plain TF graphs.
+        jit_compile=False,
+    )
+    val_images = punks.images[val_rows].astype("float32")
+    val_truth = labels[val_rows].astype(np.uint8)
+
+    class ValExactMatch(keras.callbacks.Callback):
+        """Log the share of validation punks with all 92 labels right, each epoch."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            scores = np.asarray(self.model(val_images, training=False))
+            logs["val_exact_match"] = float((decide(scores) == val_truth).all(axis=1).mean())
+
+    batches = _train_batches(
+        punks.images[train_rows],
+        labels[train_rows],
+        train.types.to_numpy(),
+        swapper,
+        seed,
+        BATCH_SIZE,
+    )
+    history = model.fit(
+        batches,
+        epochs=epochs,
+        validation_data=(val_images, labels[val_rows]),
+        callbacks=[
+            ValExactMatch(),
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=PATIENCE, restore_best_weights=True
+            ),
+        ],
+        verbose=verbose,
+    )
+    train_seconds = time.perf_counter() - start
+    out.parent.mkdir(parents=True, exist_ok=True)
+    model.save(out)
+
+    # Only now, with the model fixed, is the test split looked at.
+    classifier = PunkClassifier(model, path=out, kind=kind)
+    test = punks.split("test")
+    probabilities = classifier.predict_proba(test.images).to_numpy()
+    truth = test.labels[list(LABELS)].to_numpy()
+    test_metrics = evaluate(probabilities, truth)
+    table = per_label_table(probabilities, test, punks)
+    present = table[table["test_positives"] > 0]
+    test_metrics["labels_above_baseline"] = int((present["lift"] > 0).sum())
+    test_metrics["labels_with_positives"] = len(present)
+    if swapper is not None:
+        images, swap_truth, new = skin_swap_set(test, swapper, punks)
+        swapped = evaluate(classifier.predict_proba(images).to_numpy(), swap_truth)
+        test_metrics["skin_swap"] = {
+            "n_images": len(images),
+            "n_new_images": new,
+            "exact_match": swapped["exact_match"],
+            "type_accuracy": swapped["type_accuracy"],
+            "hamming_accuracy": swapped["hamming_accuracy"],
+        }
+
+    epochs_run = len(history.history["loss"])
+    report = {
+        "kind": kind,
+        "model_file": out.name,
+        "command": command or _default_command(kind, epochs, seed, out),
+        "seed": seed,
+        "epochs_requested": epochs,
+        "epochs_run": epochs_run,
+        "best_epoch": int(np.argmin(history.history["val_loss"])) + 1,
+        "train_seconds": round(train_seconds, 1),
+        "parameters": int(model.count_params()),
+        "splits": {
+            "train": [int(punks.ids[train_rows].min()), int(punks.ids[train_rows].max())],
+            "val": [int(punks.ids[val_rows].min()), int(punks.ids[val_rows].max())],
+            "test": [SPLITS["test"].start, SPLITS["test"].stop - 1],
+            "n_train": len(train_rows),
+            "n_val": len(val_rows),
+        },
+        "augmentation": "skin-tone swap" if augment else None,
+        "versions": _versions(),
+        "history": {
+            name: [round(float(v), 6) for v in values] for name, values in history.history.items()
+        },
+        "test": test_metrics,
+        "per_label": json.loads(table.to_json(orient="records")),
+    }
+    report_path_for(out).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return report
+
+
+def _default_command(kind: str, epochs: int, seed: int, out: Path) -> str:
+    return (
+        f"{Path(sys.executable).name} -m punks_core train-classifier --kind {kind} "
+        f"--epochs {epochs} --seed {seed} --out {out}"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Inference
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A classifier's answer for one punk.
+
+    Attributes:
+        type: the most probable of the five types.
+        accessories: accessories with probability at or above the threshold, most probable first.
+        probabilities: all 92 probabilities, indexed by `LABELS`.
+    """
+
+    type: str
+    accessories: list[str]
+    probabilities: pd.Series
+
+
+def _as_batch(images: np.ndarray) -> np.ndarray:
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[None]
+    if images.ndim != 4 or images.shape[1:] != INPUT_SHAPE:
+        raise ValueError(f"expected punks of shape (N, 24, 24, 4), got {images.shape}.")
+    return images.astype("float32")
+
+
+class PunkClassifier:
+    """A trained punk classifier: probabilities, decisions, and views inside the network."""
+
+    def __init__(self, model, path: Path | None = None, kind: str = "cnn"):
+        self.model = model
+        self.path = path
+        self.kind = kind
+        self._features = None
+        self._first = None
+
+    def _run(self, model, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        # Calling the model directly skips predict()'s per-call setup, which dominates on
+        # small batches (one punk, or the 576 occlusions of a saliency map).
+        batch = _as_batch(images)
+        parts = [
+            np.asarray(model(batch[k : k + batch_size], training=False))
+            for k in range(0, len(batch), batch_size)
+        ]
+        return np.concatenate(parts) if parts else np.zeros((0, *model.output_shape[1:]))
+
+    def predict_proba(self, images: np.ndarray) -> pd.DataFrame:
+        """The 92 label probabilities of each punk.
+
+        Args:
+            images: uint8 RGBA punks, (N, 24, 24, 4) (or one punk, (24, 24, 4)).
+
+        Returns:
+            DataFrame of N rows (index 0..N-1) and the columns `LABELS`, float32.
+        """
+        return pd.DataFrame(self._run(self.model, images), columns=list(LABELS))
+
+    def classify(self, image: np.ndarray, threshold: float = THRESHOLD) -> Prediction:
+        """The type and accessories of one punk (24, 24, 4).
+
+        Args:
+            image: one uint8 RGBA punk.
+            threshold: the probability from which an accessory is reported.
+        """
+        probabilities = self.predict_proba(image).iloc[0]
+        accessories = probabilities[list(ACCESSORIES)]
+        accessories = accessories[accessories >= threshold].sort_values(ascending=False)
+        return Prediction(
+            type=str(probabilities[list(TYPES)].idxmax()),
+            accessories=list(accessories.index),
+            probabilities=probabilities.rename("probability"),
+        )
+
+    def features(self, images: np.ndarray) -> np.ndarray:
+        """Penultimate-layer ("features") activations, (N, width): for FID-like comparisons."""
+        import keras
+
+        if self._features is None:
+            layer = self.model.get_layer("features")
+            self._features = keras.Model(self.model.inputs, layer.output)
+        return self._run(self._features, images)
+
+    def _first_conv(self):
+        for layer in self.model.layers:
+            if type(layer).__name__ == "Conv2D":
+                return layer
+        raise ValueError(f"the {self.kind} classifier has no Conv2D layer.")
+
+    def first_layer_filters(self) -> np.ndarray:
+        """The first Conv2D kernel, (3, 3, 4, n_filters), to show beside hand-made filters.
+
+        Its input is RGBA scaled to [0, 1].
+        """
+        return np.asarray(self._first_conv().kernel)
+
+    def first_layer_activations(self, image: np.ndarray) -> np.ndarray:
+        """The first Conv2D layer's output (after ReLU) for one punk, (24, 24, n_filters)."""
+        import keras
+
+        if self._first is None:
+            self._first = keras.Model(self.model.inputs, self._first_conv().output)
+        return self._run(self._first, image)[0]
+
+    def saliency(self, image: np.ndarray, label: str) -> np.ndarray:
+        """How much each pixel matters to `label`: an occlusion map (24, 24).
+
+        Each of the 576 pixels in turn is made transparent (the background) and the drop in
+        the label's probability is recorded; positive = the pixel supports the label. All
+        occluded copies go through the network in one batch.
+
+        Args:
+            image: one uint8 RGBA punk (24, 24, 4).
+            label: one of `LABELS`.
+        """
+        if label not in LABELS:
+            raise ValueError(f"unknown label {label!r}.")
+        column = LABELS.index(label)
+        image = np.asarray(image, dtype=np.uint8)
+        side = INPUT_SHAPE[0]
+        occluded = np.repeat(image[None], side * side + 1, axis=0)
+        pixels = np.arange(side * side)
+        occluded[pixels, pixels // side, pixels % side] = 0  # the last copy stays intact
+        probabilities = self._run(self.model, occluded)[:, column]
+        return (probabilities[-1] - probabilities[:-1]).reshape(side, side)
+
+    def layer_table(self) -> pd.DataFrame:
+        """Each layer: name, type, output shape, parameters and how they are counted."""
+        rows = []
+        for layer in self.model.layers:
+            kind = type(layer).__name__
+            params = int(layer.count_params())
+            formula = ""
+            if kind == "Conv2D":
+                f_h, f_w, c_in, n = layer.kernel.shape
+                formula = f"({f_h}·{f_w}·{c_in} + 1)·{n} = {params:,}"
+            elif kind == "Dense":
+                n_in, n_out = layer.kernel.shape
+                formula = f"({n_in} + 1)·{n_out} = {params:,}"
+            shape = layer.output.shape if hasattr(layer, "output") else None
+            rows.append(
+                {
+                    "layer": layer.name,
+                    "type": kind,
+                    "output shape": str(tuple(shape)) if shape is not None else "",
+                    "parameters": params,
+                    "formula": formula,
+                }
+            )
+        return pd.DataFrame(rows)
+
+
+def load_classifier(path: str | Path | None = None, kind: str = "cnn") -> PunkClassifier:
+    """Load a trained classifier (safe mode: no arbitrary code runs from the file).
+
+    Args:
+        path: a `.keras` file (default: the shipped model of `kind`).
+        kind: "cnn" or "fnn".
+
+    Raises:
+        ModelError: the file is missing or is not a loadable Keras model; the message names the
+            file and the command that rebuilds it.
+    """
+    file = Path(path) if path is not None else model_path(kind)
+    rebuild = REBUILD_COMMAND.get(kind, REBUILD_COMMAND["cnn"])
+    if path is not None:
+        rebuild += f" --out {file}"
+    if not file.is_file():
+        raise ModelError(f"the classifier model {file} is missing. Rebuild it with `{rebuild}`.")
+    import keras
+
+    try:
+        model = keras.saving.load_model(file, compile=False, safe_mode=True)
+    except Exception as error:  # noqa: BLE001 - Keras raises many types for a broken file
+        raise ModelError(
+            f"the classifier model {file} cannot be loaded ({type(error).__name__}: {error}). "
+            f"Rebuild it with `{rebuild}`."
+        ) from error
+    return PunkClassifier(model, path=file, kind=kind)
