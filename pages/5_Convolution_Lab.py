@@ -86,9 +86,9 @@ def tiles(maps, titles, zrange, columns=3, step=1, colorscale="RdBu_r", click=Fa
     return go.Figure(traces, layout)
 
 
-def signed(values: np.ndarray, title: str, limit: float, click: bool = False) -> go.Figure:
+def signed(values, title: str, limit: float, click=False, keep="absmax") -> go.Figure:
     """A (H, W) or (H, W, 3) output, pooled for display, blue below 0 and red above."""
-    shown, step = shrink_for_display(values)
+    shown, step = shrink_for_display(values, keep=keep)
     if shown.ndim == 2:
         return tiles([shown], [title], (-limit, limit), columns=1, step=step, click=click)
     maps = [shown[..., c] for c in range(3)]
@@ -96,9 +96,9 @@ def signed(values: np.ndarray, title: str, limit: float, click: bool = False) ->
     return tiles(maps, names, (-limit, limit), columns=3, step=step, click=click)
 
 
-def picture(values: np.ndarray, title: str) -> go.Figure:
-    """An image in [0, 1], gray or RGB, as the filter sees it (composited on black)."""
-    shown, step = shrink_for_display(values, keep="mean")
+def picture(pooled: tuple[np.ndarray, int], title: str) -> go.Figure:
+    """A `shrink_for_display` image, gray or RGB, clipped to [0, 1]."""
+    shown, step = pooled
     if shown.ndim == 2:
         figure = tiles([shown], [title], (0, 1), columns=1, step=step, colorscale="gray")
         return figure.update_coloraxes(showscale=False)
@@ -109,11 +109,19 @@ def picture(values: np.ndarray, title: str) -> go.Figure:
     return go.Figure(go.Image(z=rgb, dx=step, dy=step), layout)
 
 
-@st.cache_data(max_entries=4, show_spinner="Reading the picture…")
-def decode_upload(file_id: str, _data: bytes) -> np.ndarray:
+@st.cache_resource(max_entries=4, show_spinner="Reading the picture…")
+def upload_values(file_id: str, _data: bytes, colour: bool):
+    """The upload as RGBA, as the floats the filter sees, and pooled for display."""
+    # A resource, not data: read-only arrays shared as they are, since copying a 1024x1024x3
+    # float image out of st.cache_data on every kernel edit would eat the rerun's budget.
     from punks_core.imaging import load_picture  # the decoder is still being written
 
-    return load_picture(_data, max_side=1024)
+    rgba = load_picture(_data, max_side=1024)
+    values = to_rgb(rgba) if colour else to_grayscale(rgba)
+    preview = shrink_for_display(values, keep="mean")
+    for array in (rgba, values, preview[0]):
+        array.setflags(write=False)
+    return rgba, values, preview
 
 
 @st.cache_resource(show_spinner="Loading the trained classifier (TensorFlow)…")
@@ -164,7 +172,7 @@ elif upload is None:
     st.stop()
 else:
     try:
-        rgba = decode_upload(upload.file_id, upload.getvalue())
+        rgba, values, preview = upload_values(upload.file_id, upload.getvalue(), colour)
     except InvalidImageError as error:
         st.error(f"This file cannot be used: {error}")
         st.stop()
@@ -172,7 +180,9 @@ else:
         st.info("Uploads arrive with the next version of the image decoder. Pick a punk for now.")
         st.stop()
 
-values = to_rgb(rgba) if colour else to_grayscale(rgba)
+if source == "Punk":
+    values = to_rgb(rgba) if colour else to_grayscale(rgba)
+    preview = (values, 1)
 height, width = values.shape[:2]
 out_h, out_w = output_size(height, 3, stride, padding), output_size(width, 3, stride, padding)
 if out_h <= 0 or out_w <= 0:
@@ -207,18 +217,20 @@ with size_column:
     st.caption("Keras' 'same' pads to ⌈n / s⌉ outputs; an odd zero goes after, not before.")
 
 output = convolve(values, kernel, stride, padding)
-limit = max(float(np.abs(output).max()), 1e-9)
+limit = max(float(output.max()), -float(output.min()), 1e-9)
 left, middle, right = st.columns(3)
-left.plotly_chart(picture(values, f"Input {height}x{width}"), key="conv_input_chart")
+left.plotly_chart(picture(preview, f"Input {height}x{width}"), key="conv_input_chart")
 event = middle.plotly_chart(
     signed(output, f"Output {out_h}x{out_w}", limit, click=True), key="conv_output_chart",
     on_select="rerun", selection_mode="points",
 )  # fmt: skip
+# Max pooling for display commutes with ReLU: pooled RGB can be clipped after pooling.
 relu_title = "ReLU(output): what a Conv2D with activation='relu' keeps"
 if colour:
-    right.plotly_chart(picture(np.clip(output, 0, 1), relu_title), key="conv_relu_chart")
+    relu_figure = picture(shrink_for_display(output, keep="max"), f"{relu_title}, ≤ 1")
 else:
-    right.plotly_chart(signed(relu(output), relu_title, limit), key="conv_relu_chart")
+    relu_figure = signed(relu(output), relu_title, limit, keep="max")
+right.plotly_chart(relu_figure, key="conv_relu_chart")
 
 st.header("One output pixel, by hand")
 points = event["selection"]["points"]  # a dict-like event, in AppTest a plain dict

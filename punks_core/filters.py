@@ -209,17 +209,22 @@ def convolve(
         )
     top, bottom = padding_amounts(height, kh, stride, padding)
     left, right = padding_amounts(width, kw, stride, padding)
-    padded = np.pad(planes, ((top, bottom), (left, right), (0, 0)))
-    # Nine strided slices, one per kernel weight: the same sum as sliding_window_view + einsum,
-    # without materialising a 9x copy of a 1024x1024 image.
-    output = np.zeros((out_h, out_w, planes.shape[2]))
+    # Channels first, each plane contiguous: strided slices of interleaved RGB are ~2x slower.
+    channels = planes.shape[2]
+    padded = np.zeros((channels, height + top + bottom, width + left + right))
+    padded[:, top : top + height, left : left + width] = np.moveaxis(planes, 2, 0)
+    # One multiply-add of a shifted, strided view per weight: the same sum as
+    # sliding_window_view + einsum, without materialising a 9x copy of a 1024x1024 image.
+    output = np.zeros((channels, out_h, out_w))
+    product = np.empty_like(output)
     for i in range(kh):
         for j in range(kw):
             if weights[i, j]:
                 rows = slice(i, i + (out_h - 1) * stride + 1, stride)
                 cols = slice(j, j + (out_w - 1) * stride + 1, stride)
-                output += weights[i, j] * padded[rows, cols]
-    return output[..., 0] if flat else output
+                output += np.multiply(padded[:, rows, cols], weights[i, j], out=product)
+    # A channels-last view of the channels-first result: no copy of a large colour image.
+    return output[0] if flat else np.moveaxis(output, 0, 2)
 
 
 def window_products(window: np.ndarray, kernel: np.ndarray) -> WindowArithmetic:
@@ -371,12 +376,15 @@ def shrink_for_display(
     A browser cannot usefully draw a 1024x1024 heat map in a third of a page, and shipping a
     million floats per chart makes every rerun slow. Pooling keeps what a viewer looks for:
     `"absmax"` keeps, in each block, the value of largest magnitude with its sign, so thin
-    positive and negative edge lines survive instead of averaging each other away; `"mean"`
-    averages (for the input picture).
+    positive and negative edge lines survive instead of averaging each other away; `"max"` is
+    max pooling (of a ReLU output: the ReLU of the max, so it can be applied after pooling);
+    `"mean"` averages (for the input picture).
 
     Returns:
         The pooled map and the block side (1 when `values` already fits, returned as is).
     """
+    if keep not in ("absmax", "max", "mean"):
+        raise ValueError(f"keep must be 'absmax', 'max' or 'mean', not {keep!r}.")
     values = np.asarray(values)
     height, width = values.shape[:2]
     factor = max(1, math.ceil(max(height, width) / max_side))
@@ -384,16 +392,29 @@ def shrink_for_display(
         return values, 1
     rest = values.shape[2:]
     pads = ((0, -height % factor), (0, -width % factor)) + ((0, 0),) * len(rest)
-    padded = np.pad(values, pads, mode="edge")
-    rows, cols = padded.shape[0] // factor, padded.shape[1] // factor
-    blocks = padded.reshape(rows, factor, cols, factor, *rest).swapaxes(1, 2)
-    blocks = blocks.reshape(rows, cols, factor * factor, *rest)
+    padded = np.pad(values, pads, mode="edge") if pads[0][1] or pads[1][1] else values
+    # Pooling is separable: fold every factor-th row together, then every factor-th column.
+    # Strided views folded with a ufunc run several times faster than reducing the axes of a
+    # (rows, f, cols, f) reshape.
     if keep == "mean":
-        return blocks.mean(axis=2), factor
-    if keep != "absmax":
-        raise ValueError(f"keep must be 'absmax' or 'mean', not {keep!r}.")
-    strongest = np.abs(blocks).argmax(axis=2)[:, :, None]
-    return np.take_along_axis(blocks, strongest, axis=2)[:, :, 0], factor
+        return _pool(np.add, padded, factor) / factor**2, factor
+    high = _pool(np.maximum, padded, factor)
+    if keep == "max":
+        return high, factor
+    low = _pool(np.minimum, padded, factor)
+    return np.where(-low > high, low, high), factor
+
+
+def _pool(ufunc: np.ufunc, values: np.ndarray, factor: int) -> np.ndarray:
+    rows = _fold(ufunc, [values[i::factor] for i in range(factor)])
+    return _fold(ufunc, [rows[:, j::factor] for j in range(factor)])
+
+
+def _fold(ufunc: np.ufunc, views: list[np.ndarray]) -> np.ndarray:
+    result = np.array(views[0], dtype=np.result_type(views[0], np.float64))
+    for view in views[1:]:
+        ufunc(result, view, out=result)
+    return result
 
 
 def kernel_table(kernel: np.ndarray) -> pd.DataFrame:

@@ -20,6 +20,7 @@ from punks_core.filters import (
     padding_amounts,
     parse_kernel,
     relu,
+    shrink_for_display,
     to_grayscale,
     to_rgb,
     window_arithmetic,
@@ -284,3 +285,24 @@ def test_kernel_table_round_trip():
     table = kernel_table(PRESETS["Emboss"])
     assert isinstance(table, pd.DataFrame) and list(table.columns) == ["1", "2", "3"]
     np.testing.assert_array_equal(parse_kernel(table), PRESETS["Emboss"])
+
+
+def test_shrink_for_display_keeps_signed_extremes_max_or_mean():
+    values = np.zeros((10, 10))
+    values[1, 1], values[2, 2] = 0.5, -0.9  # one block: the stronger, negative value wins
+    values[4, 7] = 0.3
+    absmax, factor = shrink_for_display(values, max_side=4)
+    assert factor == 3 and absmax.shape == (4, 4)
+    assert absmax[0, 0] == -0.9 and absmax[1, 2] == 0.3 and absmax[3, 3] == 0
+    assert shrink_for_display(values, max_side=4, keep="max")[0][0, 0] == 0.5
+    mean = shrink_for_display(values, max_side=4, keep="mean")[0]
+    assert mean[0, 0] == pytest.approx((0.5 - 0.9) / 9)
+    colour = np.random.default_rng(0).uniform(size=(1024, 1000, 3))
+    pooled, factor = shrink_for_display(colour)
+    assert factor == 4 and pooled.shape == (256, 250, 3)
+    assert pooled[5, 7, 1] == colour[20:24, 28:32, 1].max()  # uniform > 0: absmax is the max
+    small = np.ones((24, 24))
+    same, factor = shrink_for_display(small)
+    assert same is small and factor == 1
+    with pytest.raises(ValueError):
+        shrink_for_display(colour, keep="median")
