@@ -3,7 +3,6 @@
 import random
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from lab_ui import punks_or_stop, show_punk
@@ -24,12 +23,10 @@ from punks_core.filters import (
     to_rgb,
     window_arithmetic,
 )
+from punks_core.heatmaps import CHANNELS, picture_figure, signed_figure, symmetric_limit, tiles
 
 FIRST_PRESET = "Horizontal lines (Keras intro)"
-CHANNELS = ["R", "G", "B"]
-CLICKABLE_PIXELS = 64 * 64  # an invisible marker per output pixel makes the heat map clickable
 PICKED_PIXEL = "The output pixel picked below"
-LAYOUT = {"margin": {"l": 0, "r": 0, "t": 30, "b": 0}, "showlegend": False}
 TRAIN_HINT = "Build it with `python -m punks_core train-classifier`."
 state = st.session_state
 
@@ -38,75 +35,11 @@ def use_kernel(kernel: np.ndarray) -> None:
     # A fresh editor key drops the old editor's cell edits, which would otherwise be replayed
     # on top of the new kernel.
     state.conv_good_kernel = state.conv_editor_base = kernel
-    state.conv_editor_version = state.get("conv_editor_version", 0) + 1
+    state.conv_editor_version += 1
 
 
 def random_punk() -> None:
     state.conv_punk_id = random.randrange(N_PUNKS)
-
-
-def tiles(maps, titles, zrange, columns=3, step=1, colorscale="RdBu_r", click=False):
-    """Heat maps in a grid on one colour scale spanning `zrange` (symmetric: centred at 0).
-
-    Plain graph_objects with hand-placed axes: plotly express builds subplots ~30x slower,
-    which alone would blow the lab's 100 ms budget for a rerun.
-    """
-    rows, traces, layout = -(-len(maps) // columns), [], dict(LAYOUT, annotations=[])
-    layout["coloraxis"] = {"colorscale": colorscale, "cmin": zrange[0], "cmax": zrange[1]}
-    layout["height"] = 60 + 300 * rows if columns <= 3 else 40 + 130 * rows
-    for k, (values, title) in enumerate(zip(maps, titles, strict=True)):
-        suffix, row, col = "" if k == 0 else str(k + 1), k // columns, k % columns
-        x_domain = [col / columns + 0.01, (col + 1) / columns - 0.01]
-        y_domain = [1 - (row + 1) / rows + 0.02, 1 - row / rows - 0.06 / rows]
-        xs, ys = np.arange(values.shape[1]) * step, np.arange(values.shape[0]) * step
-        axes = {"xaxis": f"x{suffix}", "yaxis": f"y{suffix}"}
-        traces.append(
-            go.Heatmap(
-                z=values.astype(np.float32), x=xs, y=ys, coloraxis="coloraxis", **axes,
-                hovertemplate="row %{y}, column %{x}: %{z:.3f}<extra></extra>",
-            )
-        )  # fmt: skip
-        if click:
-            grid_y, grid_x = np.meshgrid(ys, xs, indexing="ij")
-            traces.append(
-                go.Scatter(
-                    x=grid_x.ravel(), y=grid_y.ravel(), mode="markers", hoverinfo="skip",
-                    marker={"opacity": 0}, selected={"marker": {"opacity": 0}}, **axes,
-                )
-            )  # fmt: skip
-        layout[f"xaxis{suffix}"] = {"domain": x_domain, "anchor": f"y{suffix}", "visible": False}
-        layout[f"yaxis{suffix}"] = {
-            "domain": y_domain, "anchor": f"x{suffix}", "autorange": "reversed",
-            "scaleanchor": f"x{suffix}", "constrain": "domain", "visible": False,
-        }  # fmt: skip
-        layout["annotations"].append(
-            {"text": title, "x": sum(x_domain) / 2, "y": y_domain[1], "xref": "paper",
-             "yref": "paper", "showarrow": False, "yanchor": "bottom"}
-        )  # fmt: skip
-    return go.Figure(traces, layout)
-
-
-def signed(values, title: str, limit: float, click=False, keep="absmax") -> go.Figure:
-    """A (H, W) or (H, W, 3) output, pooled for display, blue below 0 and red above."""
-    shown, step = shrink_for_display(values, keep=keep)
-    if shown.ndim == 2:
-        return tiles([shown], [title], (-limit, limit), columns=1, step=step, click=click)
-    maps = [shown[..., c] for c in range(3)]
-    names = [f"{title}: {c}" for c in CHANNELS]
-    return tiles(maps, names, (-limit, limit), columns=3, step=step, click=click)
-
-
-def picture(pooled: tuple[np.ndarray, int], title: str) -> go.Figure:
-    """A `shrink_for_display` image, gray or RGB, clipped to [0, 1]."""
-    shown, step = pooled
-    if shown.ndim == 2:
-        figure = tiles([shown], [title], (0, 1), columns=1, step=step, colorscale="gray")
-        return figure.update_coloraxes(showscale=False)
-    rgb = (np.clip(shown, 0, 1) * 255).round().astype(np.uint8)
-    layout = dict(LAYOUT, title=title, height=360)
-    layout["yaxis"] = {"scaleanchor": "x", "visible": False}
-    layout["xaxis"] = {"visible": False}
-    return go.Figure(go.Image(z=rgb, dx=step, dy=step), layout)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Reading the picture…")
@@ -161,10 +94,11 @@ st.caption(
     "Unlike the usual grayscale demos, negative outputs stay visible (blue), colour channels "
     "are filtered one by one, and every output pixel's sum can be opened up below."
 )
-
 if source == "Punk":
     punks = punks_or_stop()
     rgba = punks.images[punks.row(punk_id)]
+    values = to_rgb(rgba) if colour else to_grayscale(rgba)
+    preview = (values, 1)
     with st.sidebar:
         show_punk(rgba, scale=6)
 elif upload is None:
@@ -179,10 +113,6 @@ else:
     except ImportError:
         st.info("Uploads arrive with the next version of the image decoder. Pick a punk for now.")
         st.stop()
-
-if source == "Punk":
-    values = to_rgb(rgba) if colour else to_grayscale(rgba)
-    preview = (values, 1)
 height, width = values.shape[:2]
 out_h, out_w = output_size(height, 3, stride, padding), output_size(width, 3, stride, padding)
 if out_h <= 0 or out_w <= 0:
@@ -217,23 +147,23 @@ with size_column:
     st.caption("Keras' 'same' pads to ⌈n / s⌉ outputs; an odd zero goes after, not before.")
 
 output = convolve(values, kernel, stride, padding)
-limit = max(float(output.max()), -float(output.min()), 1e-9)
+limit = symmetric_limit(output)
 left, middle, right = st.columns(3)
-left.plotly_chart(picture(preview, f"Input {height}x{width}"), key="conv_input_chart")
+left.plotly_chart(picture_figure(preview, f"Input {height}x{width}"), key="conv_input_chart")
 event = middle.plotly_chart(
-    signed(output, f"Output {out_h}x{out_w}", limit, click=True), key="conv_output_chart",
-    on_select="rerun", selection_mode="points",
+    signed_figure(output, f"Output {out_h}x{out_w}", limit, click=True),
+    key="conv_output_chart", on_select="rerun", selection_mode="points",
 )  # fmt: skip
-# Max pooling for display commutes with ReLU: pooled RGB can be clipped after pooling.
 relu_title = "ReLU(output): what a Conv2D with activation='relu' keeps"
-if colour:
-    relu_figure = picture(shrink_for_display(output, keep="max"), f"{relu_title}, ≤ 1")
+if colour:  # max pooling commutes with ReLU, so the big map is pooled first, then clipped
+    pooled = shrink_for_display(output, keep="max")
+    right.plotly_chart(picture_figure(pooled, f"{relu_title}, ≤ 1"), key="conv_relu_chart")
 else:
-    relu_figure = signed(relu(output), relu_title, limit, keep="max")
-right.plotly_chart(relu_figure, key="conv_relu_chart")
+    relu_figure = signed_figure(relu(output), relu_title, limit, keep="max")
+    right.plotly_chart(relu_figure, key="conv_relu_chart")
 
 st.header("One output pixel, by hand")
-points = event["selection"]["points"]  # a dict-like event, in AppTest a plain dict
+points = event["selection"]["points"]  # a dict-like event; in AppTest a plain dict
 clicked = [(int(p["y"]), int(p["x"])) for p in points if "x" in p and "y" in p]
 if clicked and clicked[0] != state.get("conv_last_click"):
     state.conv_last_click = clicked[0]  # a click moves the pickers once; they stay free after
@@ -241,8 +171,8 @@ if clicked and clicked[0] != state.get("conv_last_click"):
 state.conv_row = min(state.get("conv_row", out_h // 2), out_h - 1)
 state.conv_col = min(state.get("conv_col", out_w // 2), out_w - 1)
 examples = {PICKED_PIXEL: None, **{e.title: e for e in WORKED_EXAMPLES.values()}}
-shown = examples[st.radio("Show", list(examples), key="conv_arithmetic_source")]
-if shown is None:
+example = examples[st.radio("Show", list(examples), key="conv_arithmetic_source")]
+if example is None:
     pick = st.columns(3)
     row = pick[0].number_input("Output row", 0, out_h - 1, key="conv_row")
     col = pick[1].number_input("Output column", 0, out_w - 1, key="conv_col")
@@ -250,32 +180,24 @@ if shown is None:
     plane = values[..., CHANNELS.index(channel)] if colour else values
     sums = window_arithmetic(plane, kernel, row, col, stride, padding)
     st.caption(
-        f"Click the output heat map or type a position. The window's top-left input pixel is "
-        f"({sums.top}, {sums.left}); cells marked * lie in the zero padding."
+        f"Click the output heat map (up to 64x64) or type a position. The window's top-left "
+        f"input pixel is ({sums.top}, {sums.left}); grey cells lie in the zero padding."
     )
 else:
-    sums = shown.arithmetic()
-    st.caption(shown.note)
-cells = np.where(sums.padding_mask, "0 *", np.vectorize(lambda v: f"{v:.3g}")(sums.window))
-for part, (name, grid) in zip(
-    st.columns(3),
-    [("Window", cells), ("× kernel", sums.kernel), ("= products", sums.products.round(4))],
-    strict=True,
-):
-    part.markdown(f"**{name}**")
-    part.dataframe(grid, hide_index=True, key=f"conv_sum_{name}")
+    sums = example.arithmetic()
+    st.caption(example.note)
+st.latex(sums.latex())
 st.markdown(f"**Sum** = {sums.formula()}")
 
 if second != "None":
     st.header(f"Second layer: {second}")
-    first = relu(output) if relu_between else output
-    stacked = convolve(first, PRESETS[second])
+    stacked = convolve(relu(output) if relu_between else output, PRESETS[second])
     st.caption(
         f"{second} applied to the {'ReLU of the ' if relu_between else ''}first output with "
         f"stride 1 and 'same' padding, as a second Conv2D would: {out_h}x{out_w} in and out."
     )
-    top = max(float(np.abs(stacked).max()), 1e-9)
-    st.plotly_chart(signed(stacked, "Second layer output", top), key="conv_second_chart")
+    figure = signed_figure(stacked, "Second layer output", symmetric_limit(stacked))
+    st.plotly_chart(figure, key="conv_second_chart")
 
 with st.expander("What the trained classifier's first layer learned (loads TensorFlow)"):
     if not st.toggle("Load the trained classifier", key="conv_learned"):
@@ -293,7 +215,7 @@ with st.expander("What the trained classifier's first layer learned (loads Tenso
     name = st.selectbox("Input channel of the filters", names, key="conv_learned_channel")
     learned = [weights[:, :, names.index(name), k] for k in range(weights.shape[3])]
     labels = [f"#{k + 1}" for k in range(len(learned))]
-    scale = max(float(np.abs(weights).max()), 1e-9)
+    scale = symmetric_limit(weights)
     filters_column, maps_column = st.columns(2)
     filters_column.markdown(f"**{len(learned)} learned 3x3 filters**, {name} weights")
     filters_column.plotly_chart(
@@ -304,6 +226,6 @@ with st.expander("What the trained classifier's first layer learned (loads Tenso
         st.stop()
     activations = model.first_layer_activations(rgba)  # (24, 24, n)
     maps = [activations[..., k] for k in range(activations.shape[2])]
-    top = max(float(np.abs(activations).max()), 1e-9)
+    top = symmetric_limit(activations)
     maps_column.markdown("**Their activation maps on this punk**")
     maps_column.plotly_chart(tiles(maps, labels, (-top, top), columns=6), key="conv_learned_maps")

@@ -80,6 +80,28 @@ class WindowArithmetic:
         ]
         return " + ".join(terms) + f" = {_number(self.total, digits)}"
 
+    def latex(self, digits: int = 3) -> str:
+        """window ⊙ kernel = products → sum, as KaTeX matrices; padding zeros in grey."""
+
+        def number(value: float) -> str:
+            return _number(value, digits).replace("−", "-")  # ASCII minus for KaTeX
+
+        def matrix(values: np.ndarray, grey: np.ndarray | None = None) -> str:
+            cells = [
+                rf"\textcolor{{gray}}{{{number(v)}}}" if grey is not None and grey[r, c]
+                else number(v)
+                for (r, c), v in np.ndenumerate(values)
+            ]  # fmt: skip
+            width = values.shape[1]
+            rows = [" & ".join(cells[k : k + width]) for k in range(0, len(cells), width)]
+            return r"\begin{bmatrix}" + r" \\ ".join(rows) + r"\end{bmatrix}"
+
+        return (
+            f"{matrix(self.window, self.padding_mask)} \\odot {matrix(self.kernel)} = "
+            f"{matrix(self.products, self.padding_mask)} \\;\\rightarrow\\; \\Sigma = "
+            f"{number(self.total)}"
+        )
+
 
 @dataclass(frozen=True)
 class WorkedExample:

@@ -306,3 +306,12 @@ def test_shrink_for_display_keeps_signed_extremes_max_or_mean():
     assert same is small and factor == 1
     with pytest.raises(ValueError):
         shrink_for_display(colour, keep="median")
+
+
+def test_arithmetic_as_latex_greys_the_padding():
+    corner = window_arithmetic(np.arange(1.0, 17.0).reshape(4, 4), -np.ones((3, 3)), 0, 0)
+    latex = corner.latex()
+    assert latex.count(r"\begin{bmatrix}") == 3 and latex.endswith(r"\Sigma = -14")
+    assert latex.count(r"\textcolor{gray}{0}") == 10  # 5 padding cells, in window and products
+    assert "−" not in latex  # KaTeX gets ASCII minus signs
+    assert WORKED_EXAMPLES["0.3"].arithmetic().latex().endswith(r"\Sigma = 0.3")

@@ -1,0 +1,108 @@
+"""Plotly figures of signed maps (filter outputs, weights, activations) and of pictures.
+
+Built from plain `graph_objects` with hand-placed axes: plotly express builds a faceted figure
+some 30x slower (tens of milliseconds each), which alone would blow a page's budget for a
+rerun. Large maps are pooled first (`filters.shrink_for_display`); the axes keep the original
+pixel coordinates, so hovering or clicking reports real rows and columns.
+"""
+
+import numpy as np
+import plotly.graph_objects as go
+
+from punks_core.filters import shrink_for_display
+
+DIVERGING = "RdBu_r"  # negative blue, 0 white, positive red
+CHANNELS = ("R", "G", "B")
+CLICKABLE_PIXELS = 64 * 64
+_MARGIN = {"l": 0, "r": 0, "t": 30, "b": 0}
+
+
+def tiles(
+    maps: list[np.ndarray],
+    titles: list[str],
+    zrange: tuple[float, float],
+    columns: int = 3,
+    step: int = 1,
+    colorscale: str = DIVERGING,
+    click: bool = False,
+) -> go.Figure:
+    """2-D maps in a grid of `columns`, sharing one colour scale spanning `zrange`.
+
+    Args:
+        maps: (h, w) arrays, one per tile.
+        titles: one per tile.
+        zrange: colour scale limits; a symmetric range centres a diverging scale at 0.
+        columns: tiles per row.
+        step: input pixels per shown pixel (the pooling factor), for the axis coordinates.
+        colorscale: any Plotly colour scale name.
+        click: add an invisible marker on every pixel so that clicking selects it (Plotly
+            heat maps send no selection events); only for maps of at most 64x64.
+    """
+    rows = -(-len(maps) // columns)
+    layout = {"margin": _MARGIN, "showlegend": False, "annotations": []}
+    layout["coloraxis"] = {"colorscale": colorscale, "cmin": zrange[0], "cmax": zrange[1]}
+    layout["height"] = 60 + 300 * rows if columns <= 3 else 40 + 130 * rows
+    traces = []
+    for k, (values, title) in enumerate(zip(maps, titles, strict=True)):
+        suffix, row, col = "" if k == 0 else str(k + 1), k // columns, k % columns
+        x_domain = [col / columns + 0.01, (col + 1) / columns - 0.01]
+        y_domain = [1 - (row + 1) / rows + 0.02, 1 - row / rows - 0.06 / rows]
+        xs, ys = np.arange(values.shape[1]) * step, np.arange(values.shape[0]) * step
+        axes = {"xaxis": f"x{suffix}", "yaxis": f"y{suffix}"}
+        traces.append(
+            go.Heatmap(
+                z=values.astype(np.float32), x=xs, y=ys, coloraxis="coloraxis", **axes,
+                hovertemplate="row %{y}, column %{x}: %{z:.3f}<extra></extra>",
+            )
+        )  # fmt: skip
+        if click and values.size <= CLICKABLE_PIXELS:
+            grid_y, grid_x = np.meshgrid(ys, xs, indexing="ij")
+            traces.append(
+                go.Scatter(
+                    x=grid_x.ravel(), y=grid_y.ravel(), mode="markers", hoverinfo="skip",
+                    marker={"opacity": 0}, selected={"marker": {"opacity": 0}}, **axes,
+                )
+            )  # fmt: skip
+        layout[f"xaxis{suffix}"] = {"domain": x_domain, "anchor": f"y{suffix}", "visible": False}
+        layout[f"yaxis{suffix}"] = {
+            "domain": y_domain, "anchor": f"x{suffix}", "autorange": "reversed",
+            "scaleanchor": f"x{suffix}", "constrain": "domain", "visible": False,
+        }  # fmt: skip
+        layout["annotations"].append(
+            {"text": title, "x": sum(x_domain) / 2, "y": y_domain[1], "xref": "paper",
+             "yref": "paper", "showarrow": False, "yanchor": "bottom"}
+        )  # fmt: skip
+    return go.Figure(traces, layout)
+
+
+def signed_figure(
+    values: np.ndarray, title: str, limit: float, click: bool = False, keep: str = "absmax"
+) -> go.Figure:
+    """An (H, W) or (H, W, 3) map on a diverging scale from -limit to limit, centred at 0.
+
+    Colour maps get one tile per channel (R, G, B). `keep` is the pooling of large maps.
+    """
+    shown, step = shrink_for_display(values, keep=keep)
+    if shown.ndim == 2:
+        return tiles([shown], [title], (-limit, limit), columns=1, step=step, click=click)
+    maps = [shown[..., c] for c in range(shown.shape[2])]
+    names = [f"{title}: {c}" for c in CHANNELS[: len(maps)]]
+    return tiles(maps, names, (-limit, limit), columns=len(maps), step=step, click=click)
+
+
+def picture_figure(pooled: tuple[np.ndarray, int], title: str) -> go.Figure:
+    """A `shrink_for_display` result (image, step), gray or RGB, clipped to [0, 1]."""
+    shown, step = pooled
+    if shown.ndim == 2:
+        figure = tiles([shown], [title], (0, 1), columns=1, step=step, colorscale="gray")
+        return figure.update_coloraxes(showscale=False)
+    rgb = (np.clip(shown, 0, 1) * 255).round().astype(np.uint8)
+    layout = {"margin": _MARGIN, "title": title, "height": 360}
+    layout["xaxis"] = {"visible": False}
+    layout["yaxis"] = {"scaleanchor": "x", "visible": False}
+    return go.Figure(go.Image(z=rgb, dx=step, dy=step), layout)
+
+
+def symmetric_limit(*arrays: np.ndarray) -> float:
+    """The largest magnitude in `arrays` (at least 1e-9): a colour range centred at 0."""
+    return max(max(float(a.max()), -float(a.min())) for a in arrays) or 1e-9

@@ -1,0 +1,33 @@
+"""punks_core.heatmaps: diverging grids centred at 0, pooled maps on real coordinates."""
+
+import numpy as np
+
+from punks_core.heatmaps import picture_figure, signed_figure, symmetric_limit, tiles
+
+
+def test_signed_figure_is_centred_at_zero_and_clickable_when_small():
+    values = np.linspace(-2, 1, 24 * 24).reshape(24, 24)
+    figure = signed_figure(values, "Output", symmetric_limit(values), click=True)
+    assert (figure.layout.coloraxis.cmin, figure.layout.coloraxis.cmax) == (-2, 2)
+    heatmap, markers = figure.data
+    assert heatmap.type == "heatmap" and markers.type == "scatter" and len(markers.x) == 576
+    assert figure.layout.yaxis.autorange == "reversed"  # row 0 at the top, like an image
+
+
+def test_large_colour_maps_are_pooled_on_their_real_coordinates():
+    values = np.random.default_rng(0).normal(size=(1024, 1024, 3))
+    figure = signed_figure(values, "Output", 5.0, click=True)
+    assert [trace.type for trace in figure.data] == ["heatmap"] * 3  # too big to click
+    assert np.asarray(figure.data[0].z).shape == (256, 256)
+    assert np.asarray(figure.data[0].x)[-1] == 1020
+    assert [a.text for a in figure.layout.annotations] == ["Output: R", "Output: G", "Output: B"]
+
+
+def test_pictures_and_grids():
+    gray = picture_figure((np.full((5, 6), 0.5), 1), "Input")
+    assert gray.data[0].type == "heatmap" and gray.layout.coloraxis.showscale is False
+    rgb = picture_figure((np.full((5, 6, 3), 2.0), 4), "ReLU")
+    assert rgb.data[0].type == "image" and np.asarray(rgb.data[0].z).max() == 255
+    grid = tiles([np.zeros((3, 3))] * 16, [str(k) for k in range(16)], (-1, 1), columns=6)
+    assert len(grid.data) == 16 and grid.layout.yaxis16.anchor == "x16"
+    assert symmetric_limit(np.zeros(3)) == 1e-9
