@@ -205,11 +205,11 @@ with st.expander("What the trained classifier's first layer learned (loads Tenso
         st.stop()
     try:
         model = trained_classifier()
-    except (PunksError, ImportError, OSError, ValueError) as error:
+        weights = model.first_layer_filters()  # (3, 3, c_in, n), on RGBA in [0, 1]
+    except (PunksError, ImportError, OSError, ValueError) as error:  # ModelError is a PunksError
         message = str(error) if "train-classifier" in str(error) else f"{error} {TRAIN_HINT}"
         st.info(f"The trained classifier is not available: {message}")
         st.stop()
-    weights = model.first_layer_filters()  # (3, 3, c_in, n)
     names = {3: list("RGB"), 4: list("RGBA")}.get(weights.shape[2])
     names = names or [f"channel {c}" for c in range(weights.shape[2])]
     name = st.selectbox("Input channel of the filters", names, key="conv_learned_channel")
