@@ -3,15 +3,19 @@
 The library (`punks_core`) knows nothing of Streamlit; this module is the only glue.
 """
 
+import os
+
 import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit.errors import StreamlitSecretNotFoundError
 
 from punks_core.dataset import Punks, load_punks, rarity
 from punks_core.errors import DatasetError, PunksError
 from punks_core.imaging import composite, grid, zoom
 from punks_core.labels import ACCESSORIES
 
+OPENSEA_KEY_NAME = "OPENSEA_API_KEY"
 OPENSEA_PUNK_URL = (
     "https://opensea.io/assets/ethereum/0xb47e3cd837dDF8e4c57F05d70Ab865de6e193BBB/{}"
 )
@@ -93,3 +97,47 @@ def read_upload_or_stop(upload, reader):
     except PunksError as error:
         st.error(f"**{upload.name}**: {error}")
         st.stop()
+
+
+def opensea_api_key() -> str | None:
+    """The OpenSea key from `st.secrets` or the environment; no secrets file is no error."""
+    try:
+        key = st.secrets.get(OPENSEA_KEY_NAME)
+    except (FileNotFoundError, StreamlitSecretNotFoundError):
+        key = None
+    return key or os.environ.get(OPENSEA_KEY_NAME) or None
+
+
+@st.cache_data(ttl=600, show_spinner="Asking OpenSea…")
+def opensea_summary(_api_key: str, identifier: int) -> dict:
+    # `_api_key` is left out of the cache key: the key must never be stored or hashed around.
+    from punks_core.opensea import OpenSeaClient, nft_summary
+
+    base_url = os.environ.get("OPENSEA_BASE_URL", "https://api.opensea.io")
+    return nft_summary(OpenSeaClient(_api_key, base_url=base_url), identifier)
+
+
+def show_opensea(identifier: int) -> None:
+    """The punk's live OpenSea data, or one line on how to get it; errors as a message."""
+    api_key = opensea_api_key()
+    if api_key is None:
+        st.caption(
+            f"Add an OpenSea API key as `{OPENSEA_KEY_NAME}` in `.streamlit/secrets.toml` or "
+            "the environment to see this punk's live OpenSea data."
+        )
+        return
+    try:
+        summary = opensea_summary(api_key, identifier)
+    except PunksError as error:
+        st.warning(f"OpenSea: {error}")
+        return
+    if summary["image_url"]:
+        st.image(summary["image_url"], width=120)
+    st.markdown(f"**{summary['name'] or f'CryptoPunk #{identifier}'}**")
+    listing, sale = summary["best_listing"] or "none known", summary["last_sale"] or "none known"
+    st.markdown(
+        f"Owner: {summary['owner'] or 'unknown'} · best listing: {listing} · last sale: {sale}"
+    )
+    st.caption(" · ".join(summary["traits"]) or "no traits listed")
+    for warning in summary["warnings"]:
+        st.caption(f"⚠️ {warning}")

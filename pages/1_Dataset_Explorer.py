@@ -3,7 +3,14 @@
 import plotly.express as px
 import streamlit as st
 
-from lab_ui import OPENSEA_PUNK_URL, punk_table, punks_or_stop, show_punk, show_punk_grid
+from lab_ui import (
+    OPENSEA_PUNK_URL,
+    punk_table,
+    punks_or_stop,
+    show_opensea,
+    show_punk,
+    show_punk_grid,
+)
 from punks_core.baselines import cooccurrence
 from punks_core.dataset import BACKGROUND_HEX, N_PUNKS, PunkFilter, filter_mask
 from punks_core.labels import ACCESSORIES, TYPES
@@ -90,3 +97,5 @@ with right:
         key="explorer_detail_attributes",
     )
     st.link_button("Open on OpenSea", OPENSEA_PUNK_URL.format(punk_id))
+    if st.toggle("Live OpenSea data", key="explorer_opensea"):
+        show_opensea(punk_id)

@@ -7,12 +7,19 @@ import streamlit as st
 
 from lab_ui import classifier_or_stop, punks_or_stop, read_upload_or_stop, show_punk
 from punks_core.dataset import N_PUNKS, SPLITS, find_punk
+from punks_core.first_neuron import fit_line
 from punks_core.imaging import load_image
 from punks_core.labels import ACCESSORIES, TYPES
 from punks_core.reports import load_report
 
 SOURCES = ["Random test punk", "Punk by id", "Upload an image"]
 MODELS = {"CNN (convolutional)": "cnn", "FNN (Flatten + Dense)": "fnn"}
+FIVE_STEPS = """xs = [-1, 0, 1, 2, 3, 4]; ys = [-3, -1, 1, 3, 5, 7]          # y = 2x - 1
+model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])  # 1. build
+model.summary()                                                       # 2. summary: 2 parameters
+model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")       # 3. compile
+model.fit(xs, ys, epochs=200)                                         # 4. fit
+model.predict([10.0])                                                 # 5. predict: about 19"""
 
 st.set_page_config(page_title="Live Classifier · Punk Lab", page_icon="🧠", layout="wide")
 punks = punks_or_stop()
@@ -94,6 +101,21 @@ st.plotly_chart(figure, key="classifier_saliency")
 st.caption(
     "Red pixels support the label: erasing one lowers its probability. Blue ones count against it."
 )
+
+with st.expander("Keras in five steps: one neuron learns y = 2x − 1"):
+    st.code(FIVE_STEPS, language="python")
+    if st.button("Train the neuron", key="classifier_neuron"):
+        fit = fit_line()
+        st.code(fit.summary)
+        weight, bias, at_ten = st.columns(3)
+        weight.metric("learned w (true 2)", f"{fit.weight:.4f}")
+        bias.metric("learned b (true −1)", f"{fit.bias:.4f}")
+        at_ten.metric("prediction at x = 10 (true 19)", f"{fit.prediction:.3f}")
+        st.plotly_chart(
+            px.line(y=fit.loss, log_y=True, labels={"x": "epoch", "y": "MSE"}),
+            key="classifier_neuron_loss",
+        )
+        st.caption(f"Trained in {fit.seconds:.2f} s on the six points (−1, −3) … (4, 7).")
 
 st.header("Model card")
 report, other = load_report(kind), load_report("fnn" if kind == "cnn" else "cnn")

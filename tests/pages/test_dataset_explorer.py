@@ -47,3 +47,11 @@ def test_out_of_range_id_is_refused_by_the_widget(open_page):
     app.number_input(key="explorer_goto").set_value(10_000).run()
     assert not app.exception
     assert "CryptoPunk #0:" in app.subheader[0].value
+
+
+def test_live_opensea_without_a_key_says_how_to_add_one(open_page, monkeypatch):
+    monkeypatch.delenv("OPENSEA_API_KEY", raising=False)
+    app = open_page(PAGE)
+    app.toggle(key="explorer_opensea").set_value(True).run()
+    assert not app.exception
+    assert any("OPENSEA_API_KEY" in c.value for c in app.caption)

@@ -1,0 +1,98 @@
+import io
+
+import numpy as np
+import pytest
+import streamlit as st
+from PIL import Image
+
+from punks_core import reports
+from punks_core.imaging import composite, zoom
+
+PAGE = "pages/3_Live_Classifier.py"
+
+
+def png_of(image: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def upload(app, name: str, data: bytes, mime: str = "image/png"):
+    app.radio(key="classifier_source").set_value("Upload an image").run()
+    app.get("file_uploader")[0].set_value((name, data, mime)).run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def subheaders(app) -> list[str]:
+    return [s.value for s in app.subheader]
+
+
+def test_random_test_punk_gets_a_prediction_truth_and_saliency(open_page):
+    app = open_page(PAGE)
+    assert any(s.startswith("Model: ") for s in subheaders(app))
+    assert any(s.startswith("Truth: ") for s in subheaders(app))
+    assert app.session_state["classifier_random"] in range(9000, 10_000)
+    assert any("classifier_saliency" in str(chart.proto) for chart in app.get("plotly_chart"))
+
+
+def test_punk_by_id_is_classified_right(open_page, punks):
+    app = open_page(PAGE)
+    app.radio(key="classifier_source").set_value("Punk by id").run()
+    app.number_input(key="classifier_id").set_value(9001).run()
+    assert f"Model: {punks.types[9001]}" in subheaders(app)
+    assert f"Truth: {punks.types[9001]}" in subheaders(app)
+    assert any("all 92 labels right" in m.value for m in app.markdown)
+
+
+def test_upscaled_upload_is_recognised_as_the_known_punk(open_page, punks):
+    app = upload(
+        open_page(PAGE), "punk.png", png_of(zoom(composite(punks.images[9002:9003])[0], 10))
+    )
+    assert "CryptoPunk #9002" in [c.value for c in app.caption]
+    assert f"Truth: {punks.types[9002]}" in subheaders(app)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"this is not an image", "not an image"),
+        (b"", "empty"),
+        (
+            png_of((np.random.default_rng(0).random((240, 240, 3)) * 255).astype(np.uint8)),
+            "CryptoPunk",
+        ),
+    ],
+)
+def test_bad_uploads_get_a_message_not_a_traceback(open_page, data, message):
+    app = upload(open_page(PAGE), "upload.png", data)
+    assert app.error and message.lower() in app.error[0].value.lower()
+
+
+def test_fnn_model_can_be_chosen(open_page):
+    app = open_page(PAGE)
+    app.radio(key="classifier_model").set_value("FNN (Flatten + Dense)").run()
+    assert not app.exception
+    assert any(s.startswith("Model: ") for s in subheaders(app))
+
+
+def test_missing_model_says_how_to_rebuild_it(open_page, monkeypatch, tmp_path):
+    st.cache_resource.clear()
+    monkeypatch.setattr(reports, "MODELS_DIR", tmp_path)
+    try:
+        app = open_page(PAGE)
+        assert "python -m punks_core train-classifier" in app.error[0].value
+    finally:
+        st.cache_resource.clear()
+
+
+def test_one_neuron_learns_the_line(open_page):
+    app = open_page(PAGE)
+    app.button(key="classifier_neuron").click().run()
+    assert not app.exception
+    learned = {
+        m.label: float(m.value) for m in app.metric if m.label.startswith(("learned", "pred"))
+    }
+    assert abs(learned["learned w (true 2)"] - 2) < 0.01
+    assert abs(learned["learned b (true −1)"] + 1) < 0.01
+    assert abs(learned["prediction at x = 10 (true 19)"] - 19) < 0.1
