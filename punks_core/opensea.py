@@ -31,7 +31,13 @@ import numpy as np
 import pandas as pd
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, InvalidHeader, MaxRetryError, ReadTimeoutError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    InvalidHeader,
+    MaxRetryError,
+    NewConnectionError,
+    ReadTimeoutError,
+)
 from urllib3.util.retry import Retry
 
 from punks_core.dataset import (
@@ -229,9 +235,11 @@ class OpenSeaClient:
         if error.args and isinstance(error.args[0], MaxRetryError):
             reason = error.args[0].reason
         retried = f" (tried {self.max_retries + 1} times)" if self.max_retries else ""
-        if isinstance(error, requests.Timeout) or isinstance(
+        # urllib3's NewConnectionError (refused, no route, DNS) subclasses ConnectTimeoutError.
+        timed_out = isinstance(error, requests.Timeout) or isinstance(
             reason, ReadTimeoutError | ConnectTimeoutError | TimeoutError
-        ):
+        )
+        if timed_out and not isinstance(reason, NewConnectionError):
             return OpenSeaError(
                 f"{what} did not answer within {self.timeout:g} s{retried} — check your "
                 "connection or try again later"
