@@ -23,7 +23,14 @@ from punks_core.filters import (
     to_rgb,
     window_arithmetic,
 )
-from punks_core.heatmaps import CHANNELS, picture_figure, signed_figure, symmetric_limit, tiles
+from punks_core.heatmaps import (
+    CHANNELS,
+    outline,
+    picture_figure,
+    signed_figure,
+    symmetric_limit,
+    tiles,
+)
 
 FIRST_PRESET = "Horizontal lines (Keras intro)"
 PICKED_PIXEL = "The output pixel picked below"
@@ -146,30 +153,39 @@ with size_column:
     )
     st.caption("Keras' 'same' pads to ⌈n / s⌉ outputs; an odd zero goes after, not before.")
 
+# The last click on the output (its widget state, readable before the chart is drawn again)
+# moves the pixel pickers once; they stay free to type in after that.
+event = state.get("conv_output_chart") or {"selection": {"points": []}}
+clicked = [(int(p["y"]), int(p["x"])) for p in event["selection"]["points"] if "x" in p]
+if clicked and clicked[0] != state.get("conv_last_click"):
+    state.conv_last_click = clicked[0]
+    state.conv_row, state.conv_col = clicked[0]
+state.conv_row = min(state.get("conv_row", out_h // 2), out_h - 1)
+state.conv_col = min(state.get("conv_col", out_w // 2), out_w - 1)
+picked = state.conv_row, state.conv_col
+window = window_arithmetic(values[..., 0] if colour else values, kernel, *picked, stride, padding)
+
 output = convolve(values, kernel, stride, padding)
 limit = symmetric_limit(output)
-left, middle, right = st.columns(3)
-left.plotly_chart(picture_figure(preview, f"Input {height}x{width}"), key="conv_input_chart")
-event = middle.plotly_chart(
-    signed_figure(output, f"Output {out_h}x{out_w}", limit, click=True),
-    key="conv_output_chart", on_select="rerun", selection_mode="points",
+left_column, middle, right = st.columns(3)
+input_figure = picture_figure(preview, f"Input {height}x{width}")
+outline(input_figure, window.top, window.left, size=3)  # the window the picked pixel reads
+left_column.plotly_chart(input_figure, key="conv_input_chart")
+output_figure = signed_figure(output, f"Output {out_h}x{out_w}", limit, click=True)
+middle.plotly_chart(
+    outline(output_figure, *picked), key="conv_output_chart",
+    on_select="rerun", selection_mode="points",
 )  # fmt: skip
-relu_title = "ReLU(output): what a Conv2D with activation='relu' keeps"
+relu_title = "ReLU(output)"
 if colour:  # max pooling commutes with ReLU, so the big map is pooled first, then clipped
     pooled = shrink_for_display(output, keep="max")
     right.plotly_chart(picture_figure(pooled, f"{relu_title}, ≤ 1"), key="conv_relu_chart")
 else:
     relu_figure = signed_figure(relu(output), relu_title, limit, keep="max")
     right.plotly_chart(relu_figure, key="conv_relu_chart")
+right.caption("What a Conv2D with activation='relu' passes on: the negatives become 0.")
 
 st.header("One output pixel, by hand")
-points = event["selection"]["points"]  # a dict-like event; in AppTest a plain dict
-clicked = [(int(p["y"]), int(p["x"])) for p in points if "x" in p and "y" in p]
-if clicked and clicked[0] != state.get("conv_last_click"):
-    state.conv_last_click = clicked[0]  # a click moves the pickers once; they stay free after
-    state.conv_row, state.conv_col = clicked[0]
-state.conv_row = min(state.get("conv_row", out_h // 2), out_h - 1)
-state.conv_col = min(state.get("conv_col", out_w // 2), out_w - 1)
 examples = {PICKED_PIXEL: None, **{e.title: e for e in WORKED_EXAMPLES.values()}}
 example = examples[st.radio("Show", list(examples), key="conv_arithmetic_source")]
 if example is None:

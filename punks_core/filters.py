@@ -118,7 +118,7 @@ class WorkedExample:
 
 WORKED_EXAMPLES: dict[str, WorkedExample] = {
     "2.8": WorkedExample(
-        title="Horizontal lines filter on a bright row above a dark row: 2.8",
+        title="The Keras intro's first worked example, 2.8 (our own window: bright row over dark)",
         window=_frozen([[1.0, 0.9, 1.0], [0.5, 0.4, 0.6], [0.0, 0.1, 0.0]]),
         kernel=PRESETS["Horizontal lines (Keras intro)"],
         note=(

@@ -49,18 +49,24 @@ def tiles(
         y_domain = [1 - (row + 1) / rows + 0.02, 1 - row / rows - 0.06 / rows]
         xs, ys = np.arange(values.shape[1]) * step, np.arange(values.shape[0]) * step
         axes = {"xaxis": f"x{suffix}", "yaxis": f"y{suffix}"}
+        clickable = click and values.size <= CLICKABLE_PIXELS
+        hover = "row %{y}, column %{x}: %{z:.3f}<extra></extra>"
         traces.append(
             go.Heatmap(
                 z=values.astype(np.float32), x=xs, y=ys, coloraxis="coloraxis", **axes,
-                hovertemplate="row %{y}, column %{x}: %{z:.3f}<extra></extra>",
+                # Hover and clicks must land on the markers, or a click picks the heat map
+                # cell, which Plotly cannot select.
+                hovertemplate=hover, hoverinfo="skip" if clickable else None,
             )
         )  # fmt: skip
-        if click and values.size <= CLICKABLE_PIXELS:
+        if clickable:
             grid_y, grid_x = np.meshgrid(ys, xs, indexing="ij")
             traces.append(
                 go.Scatter(
-                    x=grid_x.ravel(), y=grid_y.ravel(), mode="markers", hoverinfo="skip",
-                    marker={"opacity": 0}, selected={"marker": {"opacity": 0}}, **axes,
+                    x=grid_x.ravel(), y=grid_y.ravel(), customdata=values.ravel(), **axes,
+                    mode="markers", marker={"opacity": 0, "size": 8},
+                    selected={"marker": {"opacity": 0}}, unselected={"marker": {"opacity": 0}},
+                    hovertemplate=hover.replace("%{z", "%{customdata"),
                 )
             )  # fmt: skip
         layout[f"xaxis{suffix}"] = {"domain": x_domain, "anchor": f"y{suffix}", "visible": False}
@@ -106,3 +112,19 @@ def picture_figure(pooled: tuple[np.ndarray, int], title: str) -> go.Figure:
 def symmetric_limit(*arrays: np.ndarray) -> float:
     """The largest magnitude in `arrays` (at least 1e-9): a colour range centred at 0."""
     return max(max(float(a.max()), -float(a.min())) for a in arrays) or 1e-9
+
+
+def outline(figure: go.Figure, top: int, left: int, size: int = 1) -> go.Figure:
+    """Frame the pixels [top, top + size) x [left, left + size) on every tile of `figure`.
+
+    Used to show which output pixel is being opened up and which input window it reads;
+    green shows on black, grey, red, white and blue alike.
+    """
+    for trace in figure.data:
+        if trace.type in ("heatmap", "image"):
+            figure.add_shape(
+                type="rect", xref=trace.xaxis or "x", yref=trace.yaxis or "y",
+                x0=left - 0.5, x1=left + size - 0.5, y0=top - 0.5, y1=top + size - 0.5,
+                line={"color": "#00e676", "width": 2},
+            )  # fmt: skip
+    return figure

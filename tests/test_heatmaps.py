@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from punks_core.heatmaps import picture_figure, signed_figure, symmetric_limit, tiles
+from punks_core.heatmaps import outline, picture_figure, signed_figure, symmetric_limit, tiles
 
 
 def test_signed_figure_is_centred_at_zero_and_clickable_when_small():
@@ -31,3 +31,10 @@ def test_pictures_and_grids():
     grid = tiles([np.zeros((3, 3))] * 16, [str(k) for k in range(16)], (-1, 1), columns=6)
     assert len(grid.data) == 16 and grid.layout.yaxis16.anchor == "x16"
     assert symmetric_limit(np.zeros(3)) == 1e-9
+
+
+def test_outline_frames_the_same_pixels_on_every_tile():
+    figure = outline(signed_figure(np.ones((8, 8, 3)), "Output", 1.0), 2, 3, size=3)
+    shapes = figure.layout.shapes
+    assert [s.xref for s in shapes] == ["x", "x2", "x3"]
+    assert (shapes[0].x0, shapes[0].x1, shapes[0].y0, shapes[0].y1) == (2.5, 5.5, 1.5, 4.5)
