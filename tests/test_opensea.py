@@ -68,15 +68,14 @@ def encode_punk(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def exact_decoder(punks):
+def exact_decoder(images: np.ndarray):
     """A stand-in for `load_image` that is exact for the images served here, and fast.
 
-    The real decoder builds its palette index on first use (many seconds); one test below runs
-    it for real. This one reads each cell's centre and looks the punk up among the originals.
+    The real decoder builds its palette index on first use (30 s or more on a busy machine);
+    one test below runs it for real. This one reads each cell's centre and looks the punk up
+    among `images`, the (N, 24, 24, 4) punks being served.
     """
-    table = {
-        np.ascontiguousarray(c).tobytes(): k for k, c in enumerate(imaging.composite(punks.images))
-    }
+    table = {np.ascontiguousarray(c).tobytes(): k for k, c in enumerate(imaging.composite(images))}
 
     def decode(data: bytes) -> np.ndarray:
         try:
@@ -87,7 +86,7 @@ def exact_decoder(punks):
         k = table.get(cells.tobytes())
         if k is None:
             raise InvalidImageError("not one of the served punks")
-        return punks.images[k].copy()
+        return images[k].copy()
 
     return decode
 
@@ -238,7 +237,11 @@ def fake(punks):
 
 @pytest.fixture
 def fast_decode(punks, monkeypatch):
-    monkeypatch.setattr(imaging, "load_image", exact_decoder(punks))
+    monkeypatch.setattr(imaging, "load_image", exact_decoder(served_images(punks)))
+
+
+def served_images(punks) -> np.ndarray:
+    return punks.images[[punks.row(k) for k in COLLECTION_IDS]]
 
 
 def client_for(fake: FakeOpenSea, key: str | None = KEY, **options) -> OpenSeaClient:
@@ -628,7 +631,7 @@ payloads = (
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(payload=payloads)
 def test_any_answer_gives_a_result_or_an_opensea_error(fake, payload):
@@ -657,7 +660,7 @@ def test_fetch_builds_a_loadable_dataset_and_skips_bad_images(fake, punks, tmp_p
     fake.images[1000] = b"\x89PNG\r\n\x1a\n truncated"
     fake.nfts[11]["image_url"] = f"{fake.url}/img/1000.png"
     out = tmp_path / "fetched"
-    report = fetch_dataset(client_for(fake), out, save_every=5)
+    report = fetch_dataset(client_for(fake), out, save_every=10)
     good = [k for k in COLLECTION_IDS if k not in (9, 10, 11)]
     assert sorted(report.fetched) == good
     assert set(report.skipped) == {9, 10, 11}
@@ -698,19 +701,19 @@ def test_a_larger_count_fetches_only_the_new_punks(fake, punks, tmp_path, fast_d
 
 _CLI = """
 import sys
+import numpy as np
 import punks_core.imaging as imaging
-from punks_core.dataset import load_punks
 from tests.test_opensea import exact_decoder
-imaging.load_image = exact_decoder(load_punks())
+imaging.load_image = exact_decoder(np.load(sys.argv.pop(1)))
 from punks_core.__main__ import main
 sys.exit(main(sys.argv[1:]))
 """
 
 
-def run_cli(args: list[str]) -> subprocess.Popen:
-    """`python -m punks_core ARGS` in a subprocess, with the fast decoder in place."""
+def run_cli(images: Path, args: list[str]) -> subprocess.Popen:
+    """`python -m punks_core ARGS` in a subprocess, with the fast decoder for `images` (.npy)."""
     return subprocess.Popen(
-        [sys.executable, "-c", _CLI, *args],
+        [sys.executable, "-c", _CLI, str(images), *args],
         cwd=REPO,
         env={**os.environ, "OPENSEA_API_KEY": KEY},
         stdout=subprocess.PIPE,
@@ -722,8 +725,10 @@ def run_cli(args: list[str]) -> subprocess.Popen:
 def test_the_cli_resumes_after_a_kill_without_fetching_twice(fake, punks, tmp_path):
     out = tmp_path / "fetched"
     args = ["opensea-fetch", "--out", str(out), "--count", "8", "--base-url", fake.url]
+    images = tmp_path / "served.npy"
+    np.save(images, served_images(punks))
     fake.stall_after_images = 3
-    process = run_cli([*args, "--save-every", "2"])
+    process = run_cli(images, [*args, "--save-every", "2"])
     try:
         assert fake.stalled.wait(60), process.communicate(timeout=5)
     finally:
@@ -735,7 +740,7 @@ def test_the_cli_resumes_after_a_kill_without_fetching_twice(fake, punks, tmp_pa
     fake.stall_after_images = None
     fake.release.set()
 
-    process = run_cli(args)
+    process = run_cli(images, args)
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 0, stderr
     assert "8 punks (3 already there, 5 fetched now)" in stdout
@@ -780,6 +785,10 @@ def test_the_cli_fails_with_a_message(fake, tmp_path, capsys, monkeypatch, key, 
     assert KEY not in captured.out + captured.err
 
 
+@pytest.mark.skipif(
+    os.environ.get("PUNKS_SLOW_TESTS") != "1",
+    reason="imaging.load_image builds its palette index first (30-50 s here); PUNKS_SLOW_TESTS=1",
+)
 def test_the_real_decoder_gives_the_exact_pixels(fake, punks, tmp_path):
     """End to end with `imaging.load_image` itself, on punks with smoke and 3D glasses."""
     fake.order = [83, 67, 3]
