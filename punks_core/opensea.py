@@ -741,8 +741,6 @@ def fetch_dataset(
             rate limit or server errors after all retries, network). What was fetched is saved.
         DatasetError: `out` holds files that are not a dataset.
     """
-    from punks_core.imaging import load_image  # loads the shipped palette on first use
-
     if not client.has_key:
         raise OpenSeaError(NO_KEY_MESSAGE)  # before touching `out` or printing a progress bar
     out = Path(out)
@@ -775,6 +773,8 @@ def fetch_dataset(
         if not url:
             report.skipped[punk_id] = "OpenSea gives no image_url"
             return
+        from punks_core.imaging import load_image  # its palette loads on the first image
+
         try:
             image = load_image(client.download_image(url))
         except (OpenSeaError, InvalidImageError) as error:
