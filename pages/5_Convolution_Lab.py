@@ -167,7 +167,7 @@ window = window_arithmetic(values[..., 0] if colour else values, kernel, *picked
 
 output = convolve(values, kernel, stride, padding)
 limit = symmetric_limit(output)
-left_column, middle, right = st.columns(3)
+left_column, middle, right = st.columns([1, 2, 1] if colour else 3)  # room for R, G and B
 input_figure = picture_figure(preview, f"Input {height}x{width}")
 outline(input_figure, window.top, window.left, size=3)  # the window the picked pixel reads
 left_column.plotly_chart(input_figure, key="conv_input_chart")

@@ -92,7 +92,7 @@ def signed_figure(
     if shown.ndim == 2:
         return tiles([shown], [title], (-limit, limit), columns=1, step=step, click=click)
     maps = [shown[..., c] for c in range(shown.shape[2])]
-    names = [f"{title}: {c}" for c in CHANNELS[: len(maps)]]
+    names = [f"{title}: {CHANNELS[0]}", *CHANNELS[1 : len(maps)]]
     return tiles(maps, names, (-limit, limit), columns=len(maps), step=step, click=click)
 
 

@@ -20,7 +20,7 @@ def test_large_colour_maps_are_pooled_on_their_real_coordinates():
     assert [trace.type for trace in figure.data] == ["heatmap"] * 3  # too big to click
     assert np.asarray(figure.data[0].z).shape == (256, 256)
     assert np.asarray(figure.data[0].x)[-1] == 1020
-    assert [a.text for a in figure.layout.annotations] == ["Output: R", "Output: G", "Output: B"]
+    assert [a.text for a in figure.layout.annotations] == ["Output: R", "G", "B"]
 
 
 def test_pictures_and_grids():
