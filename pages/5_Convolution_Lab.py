@@ -54,7 +54,8 @@ def upload_values(file_id: str, _data: bytes, colour: bool):
     """The upload as RGBA, as the floats the filter sees, and pooled for display."""
     # A resource, not data: read-only arrays shared as they are, since copying a 1024x1024x3
     # float image out of st.cache_data on every kernel edit would eat the rerun's budget.
-    from punks_core.imaging import load_picture  # the decoder is still being written
+    # Imported here: only uploads need it, and an imaging.py without it must not break punks.
+    from punks_core.imaging import load_picture
 
     rgba = load_picture(_data, max_side=1024)
     values = to_rgb(rgba) if colour else to_grayscale(rgba)
