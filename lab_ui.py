@@ -114,7 +114,9 @@ def opensea_summary(_api_key: str, identifier: int) -> dict:
     from punks_core.opensea import OpenSeaClient, nft_summary
 
     base_url = os.environ.get("OPENSEA_BASE_URL", "https://api.opensea.io")
-    return nft_summary(OpenSeaClient(_api_key, base_url=base_url), identifier)
+    # A page must not hang on OpenSea: a short timeout and few retries, unlike the fetch CLI.
+    client = OpenSeaClient(_api_key, base_url=base_url, timeout=5, max_retries=2)
+    return nft_summary(client, identifier)
 
 
 def show_opensea(identifier: int) -> None:
