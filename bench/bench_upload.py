@@ -1,0 +1,150 @@
+"""Benchmark `load_image` on the 1,000 test punks re-encoded the ways punks are found on the web.
+
+For each encoding every test punk (ids 9000-9999) is encoded, decoded with `load_image` and
+compared with the original pixels; the decode (file bytes to 24x24 RGBA, PIL's decoding included)
+is timed with time.perf_counter. Prints a Markdown table: exact-match rate, refusals, median and
+95th-percentile decode time per encoding.
+
+    python bench/bench_upload.py [--limit N] [--seed S]
+"""
+
+import argparse
+import io
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from punks_core.dataset import load_punks  # noqa: E402
+from punks_core.errors import InvalidImageError  # noqa: E402
+from punks_core.imaging import composite, load_image  # noqa: E402
+
+BLUE, WHITE = "#638596", "#ffffff"
+
+
+def exact_palette(image: Image.Image, gif: bool) -> Image.Image:
+    """Mode "P" holding exactly the image's colours, as a pixel-art editor writes it."""
+    rgba = np.asarray(image.convert("RGBA"))
+    colours, inverse = np.unique(rgba.reshape(-1, 4), axis=0, return_inverse=True)
+    paletted = Image.fromarray(inverse.reshape(rgba.shape[:2]).astype(np.uint8), "P")
+    paletted.putpalette(colours[:, :3].ravel().tolist())
+    if gif and (colours[:, 3] == 0).any():
+        paletted.info["transparency"] = int(np.flatnonzero(colours[:, 3] == 0)[0])
+    return paletted
+
+
+def encode(punk, *, size=24, smooth=False, background=None, fmt="PNG", palette=False, **options):
+    if background is None:
+        image = Image.fromarray(punk, "RGBA")
+    else:
+        image = Image.fromarray(composite(punk[None], background)[0], "RGB")
+    if size != 24:
+        resample = Image.Resampling.BILINEAR if smooth else Image.Resampling.NEAREST
+        image = image.resize((size, size), resample)
+    if palette:
+        image = exact_palette(image, gif=fmt == "GIF")
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def random_colour(rng: np.random.Generator) -> str:
+    return "#" + bytes(rng.integers(0, 256, 3, dtype=np.uint8).tolist()).hex()
+
+
+# name -> options for `encode`; "random" picks a new solid background colour for every punk.
+ENCODINGS = {
+    "PNG x1, transparent": {},
+    "PNG x10, punk blue": {"size": 240, "background": BLUE},
+    "PNG 24->337 bilinear, random solid colour": {
+        "size": 337,
+        "smooth": True,
+        "background": "random",
+    },
+    "JPEG q90 x8, white": {"size": 192, "background": WHITE, "fmt": "JPEG", "quality": 90},
+    "JPEG q75 x8, punk blue": {"size": 192, "background": BLUE, "fmt": "JPEG", "quality": 75},
+    "WebP lossy q80 x5, punk blue": {
+        "size": 120,
+        "background": BLUE,
+        "fmt": "WEBP",
+        "quality": 80,
+    },
+    "WebP lossless x1, transparent": {"fmt": "WEBP", "lossless": True},
+    "GIF x4, punk blue": {"size": 96, "background": BLUE, "fmt": "GIF", "palette": True},
+    # GIF transparency is on/off: smoke is stored as its opaque grey.
+    "GIF x4, transparent": {"size": 96, "fmt": "GIF", "palette": True},
+}
+
+
+def run(name, options, images, seed):
+    rng = np.random.default_rng(seed)
+    exact = refused = 0
+    seconds = []
+    for punk in images:
+        settings = dict(options)
+        if settings.get("background") == "random":
+            settings["background"] = random_colour(rng)
+        data = encode(punk, **settings)
+        start = time.perf_counter()
+        try:
+            decoded = load_image(data)
+        except InvalidImageError:
+            refused += 1
+            continue
+        finally:
+            seconds.append(time.perf_counter() - start)
+        exact += bool(np.array_equal(decoded, punk))
+    return {
+        "name": name,
+        "n": len(images),
+        "exact": exact,
+        "refused": refused,
+        "median_ms": 1000 * float(np.median(seconds)),
+        "p95_ms": 1000 * float(np.quantile(seconds, 0.95)),
+    }
+
+
+def row(result) -> str:
+    return (
+        f"| {result['name']} | {result['n']} | {100 * result['exact'] / result['n']:.1f} % "
+        f"| {result['refused']} | {result['median_ms']:.1f} | {result['p95_ms']:.1f} |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=None, help="only the first N test punks")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random backgrounds")
+    args = parser.parse_args()
+
+    punks = load_punks().split("test")
+    images = punks.images[: args.limit]
+    load_image(encode(images[0]))  # build the palette and index outside the timings
+
+    results = [run(name, options, images, args.seed) for name, options in ENCODINGS.items()]
+    header = [
+        "| encoding | punks | exact match | refused | median ms | p95 ms |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    total = sum(result["exact"] for result in results)
+    count = sum(result["n"] for result in results)
+    seconds = [result["median_ms"] for result in results]
+    print(
+        f"load_image on test punks {punks.ids[0]}-{punks.ids[len(images) - 1]}; "
+        f"Python {platform.python_version()}, {platform.machine()}"
+    )
+    print()
+    print("\n".join(header + [row(result) for result in results]))
+    print(
+        f"| **overall** | {count} | **{100 * total / count:.2f} %** | "
+        f"{sum(result['refused'] for result in results)} | {np.median(seconds):.1f} | |"
+    )
+
+
+if __name__ == "__main__":
+    main()
