@@ -25,7 +25,6 @@ from punks_core.filters import (
 )
 from punks_core.heatmaps import (
     CHANNELS,
-    outline,
     picture_figure,
     signed_figure,
     symmetric_limit,
@@ -169,12 +168,12 @@ window = window_arithmetic(values[..., 0] if colour else values, kernel, *picked
 output = convolve(values, kernel, stride, padding)
 limit = symmetric_limit(output)
 left_column, middle, right = st.columns([1, 2, 1] if colour else 3)  # room for R, G and B
-input_figure = picture_figure(preview, f"Input {height}x{width}")
-outline(input_figure, window.top, window.left, size=3)  # the window the picked pixel reads
+input_figure = picture_figure(preview, f"Input {height}x{width}", (window.top, window.left, 3))
 left_column.plotly_chart(input_figure, key="conv_input_chart")
-output_figure = signed_figure(output, f"Output {out_h}x{out_w}", limit, click=True)
+output_title = f"Output {out_h}x{out_w}"
+output_figure = signed_figure(output, output_title, limit, click=True, box=(*picked, 1))
 middle.plotly_chart(
-    outline(output_figure, *picked), key="conv_output_chart",
+    output_figure, key="conv_output_chart",
     on_select="rerun", selection_mode="points",
 )  # fmt: skip
 relu_title = "ReLU(output)"

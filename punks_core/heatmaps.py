@@ -25,6 +25,7 @@ def tiles(
     step: int = 1,
     colorscale: str = DIVERGING,
     click: bool = False,
+    box: tuple[int, int, int] | None = None,
 ) -> go.Figure:
     """2-D maps in a grid of `columns`, sharing one colour scale spanning `zrange`.
 
@@ -37,9 +38,10 @@ def tiles(
         colorscale: any Plotly colour scale name.
         click: add an invisible marker on every pixel so that clicking selects it (Plotly
             heat maps send no selection events); only for maps of at most 64x64.
+        box: (top, left, size): frame those pixels on every tile, see `frame`.
     """
     rows = -(-len(maps) // columns)
-    layout = {"margin": _MARGIN, "showlegend": False, "annotations": []}
+    layout = {"margin": _MARGIN, "showlegend": False, "annotations": [], "shapes": []}
     layout["coloraxis"] = {"colorscale": colorscale, "cmin": zrange[0], "cmax": zrange[1]}
     layout["height"] = 60 + 300 * rows if columns <= 3 else 40 + 130 * rows
     traces = []
@@ -74,6 +76,8 @@ def tiles(
             "domain": y_domain, "anchor": f"x{suffix}", "autorange": "reversed",
             "scaleanchor": f"x{suffix}", "constrain": "domain", "visible": False,
         }  # fmt: skip
+        if box is not None:
+            layout["shapes"].append(frame(*box, xref=f"x{suffix}", yref=f"y{suffix}"))
         layout["annotations"].append(
             {"text": title, "x": sum(x_domain) / 2, "y": y_domain[1], "xref": "paper",
              "yref": "paper", "showarrow": False, "yanchor": "bottom"}
@@ -82,28 +86,36 @@ def tiles(
 
 
 def signed_figure(
-    values: np.ndarray, title: str, limit: float, click: bool = False, keep: str = "absmax"
+    values: np.ndarray,
+    title: str,
+    limit: float,
+    click: bool = False,
+    keep: str = "absmax",
+    box: tuple[int, int, int] | None = None,
 ) -> go.Figure:
     """An (H, W) or (H, W, 3) map on a diverging scale from -limit to limit, centred at 0.
 
-    Colour maps get one tile per channel (R, G, B). `keep` is the pooling of large maps.
+    Colour maps get one tile per channel (R, G, B). `keep` is the pooling of large maps;
+    `click` and `box` as in `tiles`.
     """
     shown, step = shrink_for_display(values, keep=keep)
-    if shown.ndim == 2:
-        return tiles([shown], [title], (-limit, limit), columns=1, step=step, click=click)
-    maps = [shown[..., c] for c in range(shown.shape[2])]
-    names = [f"{title}: {CHANNELS[0]}", *CHANNELS[1 : len(maps)]]
-    return tiles(maps, names, (-limit, limit), columns=len(maps), step=step, click=click)
+    maps = [shown] if shown.ndim == 2 else [shown[..., c] for c in range(shown.shape[2])]
+    names = [title] if shown.ndim == 2 else [f"{title}: {CHANNELS[0]}", *CHANNELS[1 : len(maps)]]
+    zrange = (-limit, limit)
+    return tiles(maps, names, zrange, columns=len(maps), step=step, click=click, box=box)
 
 
-def picture_figure(pooled: tuple[np.ndarray, int], title: str) -> go.Figure:
+def picture_figure(
+    pooled: tuple[np.ndarray, int], title: str, box: tuple[int, int, int] | None = None
+) -> go.Figure:
     """A `shrink_for_display` result (image, step), gray or RGB, clipped to [0, 1]."""
     shown, step = pooled
     if shown.ndim == 2:
-        figure = tiles([shown], [title], (0, 1), columns=1, step=step, colorscale="gray")
+        figure = tiles([shown], [title], (0, 1), 1, step, colorscale="gray", box=box)
         return figure.update_coloraxes(showscale=False)
     rgb = (np.clip(shown, 0, 1) * 255).round().astype(np.uint8)
     layout = {"margin": _MARGIN, "title": title, "height": 360}
+    layout["shapes"] = [] if box is None else [frame(*box)]
     layout["xaxis"] = {"visible": False}
     layout["yaxis"] = {"scaleanchor": "x", "visible": False}
     return go.Figure(go.Image(z=rgb, dx=step, dy=step), layout)
@@ -114,17 +126,14 @@ def symmetric_limit(*arrays: np.ndarray) -> float:
     return max(max(float(a.max()), -float(a.min())) for a in arrays) or 1e-9
 
 
-def outline(figure: go.Figure, top: int, left: int, size: int = 1) -> go.Figure:
-    """Frame the pixels [top, top + size) x [left, left + size) on every tile of `figure`.
+def frame(top: int, left: int, size: int = 1, xref: str = "x", yref: str = "y") -> dict:
+    """A layout shape framing pixels [top, top + size) x [left, left + size).
 
-    Used to show which output pixel is being opened up and which input window it reads;
-    green shows on black, grey, red, white and blue alike.
+    It shows which output pixel is opened up and which input window that pixel reads; green
+    shows on black, grey, red, white and blue alike. Pass it at construction (`box=`):
+    adding shapes to a built figure costs a full layout revalidation per call.
     """
-    for trace in figure.data:
-        if trace.type in ("heatmap", "image"):
-            figure.add_shape(
-                type="rect", xref=trace.xaxis or "x", yref=trace.yaxis or "y",
-                x0=left - 0.5, x1=left + size - 0.5, y0=top - 0.5, y1=top + size - 0.5,
-                line={"color": "#00e676", "width": 2},
-            )  # fmt: skip
-    return figure
+    return {
+        "type": "rect", "xref": xref, "yref": yref, "line": {"color": "#00e676", "width": 2},
+        "x0": left - 0.5, "x1": left + size - 0.5, "y0": top - 0.5, "y1": top + size - 0.5,
+    }  # fmt: skip

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from punks_core.heatmaps import outline, picture_figure, signed_figure, symmetric_limit, tiles
+from punks_core.heatmaps import frame, picture_figure, signed_figure, symmetric_limit, tiles
 
 
 def test_signed_figure_is_centred_at_zero_and_clickable_when_small():
@@ -33,8 +33,10 @@ def test_pictures_and_grids():
     assert symmetric_limit(np.zeros(3)) == 1e-9
 
 
-def test_outline_frames_the_same_pixels_on_every_tile():
-    figure = outline(signed_figure(np.ones((8, 8, 3)), "Output", 1.0), 2, 3, size=3)
+def test_box_frames_the_same_pixels_on_every_tile():
+    figure = signed_figure(np.ones((8, 8, 3)), "Output", 1.0, box=(2, 3, 3))
     shapes = figure.layout.shapes
     assert [s.xref for s in shapes] == ["x", "x2", "x3"]
     assert (shapes[0].x0, shapes[0].x1, shapes[0].y0, shapes[0].y1) == (2.5, 5.5, 1.5, 4.5)
+    assert len(picture_figure((np.zeros((4, 4, 3)), 1), "In", box=(0, 0, 3)).layout.shapes) == 1
+    assert frame(1, 2)["x0"] == 1.5
