@@ -119,6 +119,7 @@ ENCODINGS = {
     "jpeg q90 x8 white": {"size": 192, "background": WHITE, "fmt": "JPEG", "quality": 90},
     "jpeg q75 x8 blue": {"size": 192, "background": BLUE, "fmt": "JPEG", "quality": 75},
     "jpeg q75 x10 orange": {"size": 240, "background": "#e08a1e", "fmt": "JPEG", "quality": 75},
+    "jpeg q90 24->1000 blue": {"size": 1000, "background": BLUE, "fmt": "JPEG", "quality": 90},
     "jpeg cmyk x8 blue": {
         "size": 192,
         "background": BLUE,
