@@ -1,0 +1,220 @@
+"""The punk classifier: builders, split hygiene, training round trip, inference views, quality."""
+
+import json
+import math
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from punks_core.augment import TONE_NAMES, SkinSwapper, skin_tones
+from punks_core.classifier import (
+    PunkClassifier,
+    build_cnn,
+    build_fnn,
+    decide,
+    evaluate,
+    load_classifier,
+    sample_weights,
+    split_rows,
+    train_classifier,
+)
+from punks_core.dataset import Punks
+from punks_core.errors import ModelError
+from punks_core.labels import ACCESSORIES, LABELS, TYPES
+from punks_core.reports import load_report, model_path
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory, punks) -> tuple[PunkClassifier, dict]:
+    out = tmp_path_factory.mktemp("model") / "tiny.keras"
+    report = train_classifier("cnn", epochs=1, seed=1, out=out, punks=punks, subset=64, verbose=0)
+    return load_classifier(out), report
+
+
+@pytest.fixture(scope="module")
+def shipped() -> PunkClassifier:
+    return load_classifier()
+
+
+def test_cnn_shapes_and_first_layer():
+    model = build_cnn()
+    assert model.output_shape == (None, len(LABELS))
+    conv1 = model.get_layer("conv1")
+    assert tuple(conv1.kernel.shape)[:3] == (3, 3, 4)
+    # Full 24x24 resolution through the first two convolutions: no early pooling.
+    assert model.get_layer("conv2").output.shape[1:3] == (24, 24)
+
+
+def test_fnn_is_dense_only_with_expected_parameters():
+    model = build_fnn()
+    kinds = {type(layer).__name__ for layer in model.layers}
+    assert "Conv2D" not in kinds
+    expected = (24 * 24 * 4 + 1) * 256 + (256 + 1) * 128 + (128 + 1) * 5 + (128 + 1) * 87
+    assert model.count_params() == expected
+
+
+def test_split_rows_never_include_test_ids(punks):
+    train, val = split_rows(punks)
+    assert punks.ids[train].min() == 0 and punks.ids[train].max() == 7999
+    assert punks.ids[val].min() == 8000 and punks.ids[val].max() == 8999
+    assert not np.isin(punks.ids[np.concatenate([train, val])], range(9000, 10000)).any()
+    # A partial dataset holding only some ids: rows, not ids, come back.
+    part = Punks(punks.images[8990:9010], punks.labels.iloc[8990:9010])
+    train, val = split_rows(part)
+    assert len(train) == 0 and list(part.ids[val]) == list(range(8990, 9000))
+
+
+def test_sample_weights_favour_rare_punks(punks):
+    labels = punks.labels[list(LABELS)].to_numpy()
+    weights = sample_weights(labels)
+    assert weights.min() >= 1.0 and weights.max() <= 4.0
+    beanie = labels[:, LABELS.index("Beanie")] == 1
+    assert weights[beanie].min() > np.median(weights)
+
+
+def test_decide_picks_exactly_one_type():
+    scores = np.full((3, len(LABELS)), 0.1)
+    scores[:, 2] = 0.4
+    scores[0, len(TYPES)] = 0.9
+    predicted = decide(scores)
+    assert (predicted[:, : len(TYPES)].sum(axis=1) == 1).all()
+    assert predicted[0, len(TYPES)] == 1 and predicted[1:, len(TYPES)].sum() == 0
+
+
+def test_evaluate_perfect_scores():
+    truth = np.zeros((4, len(LABELS)), dtype=np.uint8)
+    truth[[0, 1, 2, 3], [4, 4, 3, 3]] = 1
+    truth[0, 10] = 1
+    metrics = evaluate(truth.astype(float), truth)
+    assert metrics["exact_match"] == 1.0 and metrics["type_accuracy"] == 1.0
+    assert metrics["micro_auc"] == 1.0 and metrics["macro_auc"] == 1.0
+
+
+def test_training_round_trip(tiny, tmp_path):
+    classifier, report = tiny
+    assert classifier.path.is_file()
+    saved = load_report(path=classifier.path.with_name("tiny.report.json"))
+    assert saved == json.loads(json.dumps(report))
+    assert report["splits"]["n_train"] == 64 and report["splits"]["train"][1] < 8000
+    assert report["splits"]["val"][0] >= 8000 and report["splits"]["val"][1] < 9000
+    assert {"loss", "val_loss", "val_exact_match"} <= set(report["history"])
+    assert {"exact_match", "type_accuracy", "micro_auc", "macro_auc"} <= set(report["test"])
+    assert report["test"]["skin_swap"]["n_images"] > 0
+    assert [row["label"] for row in report["per_label"]] == list(LABELS)
+    assert {"tensorflow", "keras"} <= set(report["versions"])
+
+
+def test_predict_proba_frame(tiny, punks):
+    classifier, _ = tiny
+    frame = classifier.predict_proba(punks.images[:7])
+    assert isinstance(frame, pd.DataFrame)
+    assert frame.shape == (7, 92) and list(frame.columns) == list(LABELS)
+    assert list(frame.index) == list(range(7))
+    assert (frame.dtypes == np.float32).all()
+    assert np.allclose(frame[list(TYPES)].sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_classify_and_views(tiny, punks):
+    classifier, _ = tiny
+    image = punks.images[0]
+    prediction = classifier.classify(image, threshold=0.0)
+    assert prediction.type in TYPES
+    assert set(prediction.accessories) == set(ACCESSORIES)
+    assert prediction.probabilities.shape == (92,)
+    assert classifier.saliency(image, "Earring").shape == (24, 24)
+    assert classifier.features(punks.images[:3]).shape == (3, 256)
+    filters = classifier.first_layer_filters()
+    assert filters.shape[:3] == (3, 3, 4)
+    assert classifier.first_layer_activations(image).shape == (24, 24, filters.shape[3])
+    with pytest.raises(ValueError):
+        classifier.saliency(image, "Monocle")
+
+
+def test_layer_table_formulas_match_parameter_counts(tiny):
+    classifier, _ = tiny
+    table = classifier.layer_table()
+    assert table["parameters"].sum() == classifier.model.count_params()
+    n = classifier.first_layer_filters().shape[3]
+    conv1 = table.set_index("layer").loc["conv1"]
+    assert conv1["formula"] == f"(3·3·4 + 1)·{n} = {(3 * 3 * 4 + 1) * n:,}"
+    for row in table[table["formula"] != ""].itertuples():
+        # "(f·f·c_in + 1)·n = total" or "(n_in + 1)·n_out = total"
+        match = re.fullmatch(r"\(([\d·]+) \+ 1\)·(\d+) = ([\d,]+)", row.formula)
+        assert match, row.formula
+        fan_in = math.prod(int(f) for f in match[1].split("·"))
+        assert (fan_in + 1) * int(match[2]) == row.parameters == int(match[3].replace(",", ""))
+
+
+def test_missing_model_names_file_and_rebuild_command(tmp_path):
+    missing = tmp_path / "nope.keras"
+    with pytest.raises(ModelError, match="train-classifier") as error:
+        load_classifier(missing)
+    assert str(missing) in str(error.value)
+
+
+def test_corrupt_model_raises_model_error(tmp_path):
+    corrupt = tmp_path / "corrupt.keras"
+    corrupt.write_bytes(b"not a zip file at all")
+    with pytest.raises(ModelError, match="train-classifier --kind fnn"):
+        load_classifier(corrupt, kind="fnn")
+
+
+def test_skin_swap_is_faithful_and_keeps_type(punks):
+    train = punks.split("train")
+    swapper = SkinSwapper.fit(train)
+    for punk_type in ("Male", "Female"):
+        for tone in ("medium", "dark"):
+            assert swapper.fidelity[(punk_type, TONE_NAMES.index(tone))] > 0.95
+    test = punks.split("test")
+    types = test.types.to_numpy()
+    rows = np.flatnonzero(swapper.swappable(test.images, types))[:20]
+    targets = (skin_tones(test.images[rows]) + 1) % len(TONE_NAMES)
+    swapped = swapper.swap(test.images[rows], types[rows], targets)
+    assert (skin_tones(swapped) == targets).all()
+    assert (swapped[..., 3] == test.images[rows][..., 3]).all()  # shapes never change
+
+
+def test_load_report_does_not_import_tensorflow():
+    code = (
+        "import sys; from punks_core.reports import load_report; "
+        "report = load_report('cnn'); "
+        "assert report is not None and 'per_label' in report; "
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules; "
+        "import punks_core.classifier; assert 'tensorflow' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=str(model_path().parents[2]))
+
+
+def test_load_report_missing_is_none(tmp_path):
+    assert load_report(path=tmp_path / "none.report.json") is None
+
+
+@pytest.mark.parametrize("kind", ["cnn", "fnn"])
+def test_shipped_reports_list_every_label(kind):
+    report = load_report(kind)
+    assert report is not None, f"no report for the shipped {kind}"
+    assert len(report["per_label"]) == 92
+    assert report["splits"]["test"] == [9000, 9999]
+
+
+def test_shipped_cnn_meets_quality_gate(shipped, punks):
+    """A real quality gate on the 1,000 test punks the model never saw."""
+    test = punks.split("test")
+    scores = shipped.predict_proba(test.images).to_numpy()
+    metrics = evaluate(scores, test.labels[list(LABELS)].to_numpy())
+    assert metrics["exact_match"] >= 0.995
+    assert metrics["type_accuracy"] == 1.0
+    report = load_report("cnn")
+    present = [row for row in report["per_label"] if row["test_positives"] > 0]
+    assert all(row["lift"] > 0 for row in present)
+
+
+def test_shipped_fnn_loads_and_predicts(punks):
+    fnn = load_classifier(kind="fnn")
+    assert fnn.predict_proba(punks.images[:5]).shape == (5, 92)
+    with pytest.raises(ValueError):
+        fnn.first_layer_filters()
