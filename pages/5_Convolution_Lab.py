@@ -173,9 +173,8 @@ left_column.plotly_chart(input_figure, key="conv_input_chart")
 output_title = f"Output {out_h}x{out_w}"
 output_figure = signed_figure(output, output_title, limit, click=True, box=(*picked, 1))
 middle.plotly_chart(
-    output_figure, key="conv_output_chart",
-    on_select="rerun", selection_mode="points",
-)  # fmt: skip
+    output_figure, key="conv_output_chart", on_select="rerun", selection_mode="points"
+)
 relu_title = "ReLU(output)"
 if colour:  # max pooling commutes with ReLU, so the big map is pooled first, then clipped
     pooled = shrink_for_display(output, keep="max")
