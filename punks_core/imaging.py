@@ -384,7 +384,13 @@ def _decode_colour(colours: np.ndarray, background: np.ndarray) -> np.ndarray:
     original = exact.get(snapped.tobytes())
     if original is not None:
         return palette.images[original].copy()
-    agreement = np.count_nonzero(palette.indices[:, telling] == snapped[telling], axis=1)
+    # Colours that look alike on this background (black on black, smoke on white) count as
+    # agreeing: the snapped cell cannot tell them apart, the fit below does the judging.
+    alike = ((appearance[:, None] - appearance[None]) ** 2).sum(axis=-1) <= 4
+    canonical = np.argmax(alike, axis=1)
+    agreement = np.count_nonzero(
+        canonical[palette.indices[:, telling]] == canonical[snapped[telling]], axis=1
+    )
     candidates = np.argpartition(agreement, -8)[-8:]
     guess = palette.indices[candidates]
     fit = np.sqrt(

@@ -178,6 +178,18 @@ def test_random_solid_backgrounds(test_punks):
             np.testing.assert_array_equal(load_image(data), punk)
 
 
+def test_black_background_keeps_the_look(punks, test_punks):
+    """On black, outline and background look alike: 100 punks have a twin that differs only
+    there. The decoded punk must look the same on black, and be exact when it has no twin."""
+    black = "#000000"
+    for punk in test_punks:
+        for options in ({"size": 192}, {"size": 192, "fmt": "JPEG", "quality": 90}):
+            decoded = load_image(encode(punk, background=black, **options))
+            np.testing.assert_array_equal(composite(decoded, black), composite(punk, black))
+            # An original: the punk itself or its look-alike twin.
+            assert (punks.images == decoded).all(axis=(1, 2, 3)).any()
+
+
 def test_exif_rotation_and_animation(test_punks):
     for punk, other in zip(test_punks, test_punks[::-1], strict=True):
         np.testing.assert_array_equal(load_image(exif_rotated_jpeg(punk)), punk)
