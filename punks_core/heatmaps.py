@@ -98,7 +98,8 @@ def signed_figure(
     Colour maps get one tile per channel (R, G, B). `keep` is the pooling of large maps;
     `click` and `box` as in `tiles`.
     """
-    shown, step = shrink_for_display(values, keep=keep)
+    # Three tiles share one chart's width: 128 pixels a tile is all a screen can show of them.
+    shown, step = shrink_for_display(values, max_side=256 if values.ndim == 2 else 128, keep=keep)
     maps = [shown] if shown.ndim == 2 else [shown[..., c] for c in range(shown.shape[2])]
     names = [title] if shown.ndim == 2 else [f"{title}: {CHANNELS[0]}", *CHANNELS[1 : len(maps)]]
     zrange = (-limit, limit)

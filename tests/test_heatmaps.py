@@ -18,8 +18,10 @@ def test_large_colour_maps_are_pooled_on_their_real_coordinates():
     values = np.random.default_rng(0).normal(size=(1024, 1024, 3))
     figure = signed_figure(values, "Output", 5.0, click=True)
     assert [trace.type for trace in figure.data] == ["heatmap"] * 3  # too big to click
-    assert np.asarray(figure.data[0].z).shape == (256, 256)
-    assert np.asarray(figure.data[0].x)[-1] == 1020
+    assert np.asarray(figure.data[0].z).shape == (128, 128)  # three tiles, 128 pixels each
+    assert np.asarray(figure.data[0].x)[-1] == 1016
+    gray = signed_figure(values[..., 0], "Output", 5.0)
+    assert np.asarray(gray.data[0].z).shape == (256, 256)
     assert [a.text for a in figure.layout.annotations] == ["Output: R", "G", "B"]
 
 
