@@ -298,17 +298,17 @@ def _not_a_punk(why: str) -> InvalidImageError:
 def _read_cells(data: bytes) -> tuple[np.ndarray, bool]:
     """Open an upload and read the colour of each of its 24x24 cells: ((24, 24, C), grey)."""
     image = _open(data, side=_DETAIL_SIDE)
+    width, height = image.size
+    if min(height, width) < PUNK_SIZE:
+        raise _not_a_punk(f"it is {width}x{height} pixels; a punk is at least 24x24")
+    if abs(height - width) > max(1, 0.02 * max(height, width)):
+        raise _not_a_punk(f"it is {width}x{height} pixels, not square (a punk is 24x24)")
     try:
         values, alpha, grey = _channels(image)
     except Exception as error:  # an odd mode PIL cannot convert, or a corrupt palette
         raise InvalidImageError(
             NOT_AN_IMAGE.format(why=f"its pixels cannot be converted ({type(error).__name__})")
         ) from error
-    height, width = values.shape[:2]
-    if min(height, width) < PUNK_SIZE:
-        raise _not_a_punk(f"it is {width}x{height} pixels; a punk is at least 24x24")
-    if abs(height - width) > max(1, 0.02 * max(height, width)):
-        raise _not_a_punk(f"it is {width}x{height} pixels, not square (a punk is 24x24)")
     colours, misfit = _fit_cells(values, alpha)
     flat = (misfit <= _FLAT_LEVELS).mean(axis=(1, 3)) >= 0.75
     if (~flat).mean() > _MAX_NON_FLAT_SHARE:
