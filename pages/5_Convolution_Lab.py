@@ -30,6 +30,7 @@ from punks_core.heatmaps import (
     symmetric_limit,
     tiles,
 )
+from punks_core.imaging import load_picture
 
 FIRST_PRESET = "Horizontal lines (Keras intro)"
 PICKED_PIXEL = "The output pixel picked below"
@@ -53,9 +54,6 @@ def upload_values(file_id: str, _data: bytes, colour: bool):
     """The upload as RGBA, as the floats the filter sees, and pooled for display."""
     # A resource, not data: read-only arrays shared as they are, since copying a 1024x1024x3
     # float image out of st.cache_data on every kernel edit would eat the rerun's budget.
-    # Imported here: only uploads need it, and an imaging.py without it must not break punks.
-    from punks_core.imaging import load_picture
-
     rgba = load_picture(_data, max_side=1024)
     values = to_rgb(rgba) if colour else to_grayscale(rgba)
     preview = shrink_for_display(values, keep="mean")
@@ -116,9 +114,6 @@ else:
         rgba, values, preview = upload_values(upload.file_id, upload.getvalue(), colour)
     except InvalidImageError as error:
         st.error(f"This file cannot be used: {error}")
-        st.stop()
-    except ImportError:
-        st.info("Uploads arrive with the next version of the image decoder. Pick a punk for now.")
         st.stop()
 height, width = values.shape[:2]
 out_h, out_w = output_size(height, 3, stride, padding), output_size(width, 3, stride, padding)
