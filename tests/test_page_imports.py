@@ -18,7 +18,13 @@ print("tensorflow" in sys.modules, "keras" in sys.modules)
 
 
 @pytest.mark.parametrize(
-    "page", ["app.py", "pages/1_Dataset_Explorer.py", "pages/2_Class_Balance.py"]
+    "page",
+    [
+        "app.py",
+        "pages/1_Dataset_Explorer.py",
+        "pages/2_Class_Balance.py",
+        "pages/5_Convolution_Lab.py",
+    ],
 )
 def test_page_does_not_import_tensorflow(page):
     result = subprocess.run(
