@@ -785,10 +785,6 @@ def test_the_cli_fails_with_a_message(fake, tmp_path, capsys, monkeypatch, key, 
     assert KEY not in captured.out + captured.err
 
 
-@pytest.mark.skipif(
-    os.environ.get("PUNKS_SLOW_TESTS") != "1",
-    reason="imaging.load_image builds its palette index first (30-50 s here); PUNKS_SLOW_TESTS=1",
-)
 def test_the_real_decoder_gives_the_exact_pixels(fake, punks, tmp_path):
     """End to end with `imaging.load_image` itself, on punks with smoke and 3D glasses."""
     fake.order = [83, 67, 3]
