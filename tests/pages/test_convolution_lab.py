@@ -252,3 +252,14 @@ def test_the_page_never_imports_tensorflow_unless_asked():
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split()[-2:] == ["False", "False"]
+
+
+def test_learned_filters_of_the_shipped_classifier(open_page):
+    """The real model, not a stand-in: its 3x3 first layer beside the hand-made filters."""
+    st.cache_resource.clear()
+    app = open_page(PAGE)
+    app.toggle(key="conv_learned").set_value(True).run()
+    assert not app.exception and not app.error
+    keys = {chart.proto.id for chart in app.get("plotly_chart")}
+    assert any("conv_learned_filters" in key for key in keys)
+    assert any("conv_learned_maps" in key for key in keys)
