@@ -65,7 +65,7 @@ with table_tab:
     st.dataframe(shown, key="explorer_table", width="stretch")
     st.download_button(
         "Download all matches as CSV",
-        matches.to_csv(index_label="id"),
+        lambda: matches.to_csv(index_label="id"),  # built only when clicked
         file_name="punks.csv",
         mime="text/csv",
         key="explorer_csv",
