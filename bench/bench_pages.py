@@ -26,7 +26,7 @@ import json, sys, time
 from streamlit.testing.v1 import AppTest
 # A started server has already scanned its components and loaded Streamlit's own modules:
 # pay that once on a one-line script, so the timed run is the page's own first render.
-AppTest.from_string("import streamlit as st\nst.write('warm')").run()
+AppTest.from_string("import streamlit as st; st.write('warm')").run()
 app = AppTest.from_file({path!r}, default_timeout=120)
 start = time.perf_counter()
 app.run()
