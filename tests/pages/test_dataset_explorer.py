@@ -1,3 +1,8 @@
+import pytest
+import streamlit as st
+
+from tests.test_opensea import KEY, FakeOpenSea
+
 PAGE = "pages/1_Dataset_Explorer.py"
 
 
@@ -55,3 +60,36 @@ def test_live_opensea_without_a_key_says_how_to_add_one(open_page, monkeypatch):
     app.toggle(key="explorer_opensea").set_value(True).run()
     assert not app.exception
     assert any("OPENSEA_API_KEY" in c.value for c in app.caption)
+
+
+@pytest.fixture
+def opensea(punks, monkeypatch):
+    """The local OpenSea stand-in, with the app pointed at it."""
+    server = FakeOpenSea(punks)
+    monkeypatch.setenv("OPENSEA_BASE_URL", server.url)
+    st.cache_data.clear()
+    yield server
+    server.close()
+    st.cache_data.clear()
+
+
+def open_detail(open_page, punk_id: int):
+    app = open_page(PAGE)
+    app.number_input(key="explorer_goto").set_value(punk_id).run()
+    app.toggle(key="explorer_opensea").set_value(True).run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def test_live_opensea_data_with_a_key(open_page, opensea, monkeypatch):
+    monkeypatch.setenv("OPENSEA_API_KEY", KEY)
+    app = open_detail(open_page, 67)
+    text = " ".join(m.value for m in app.markdown)
+    assert "CryptoPunk #67" in text and "0xb88f" in text
+    assert KEY not in text + " ".join(c.value for c in app.caption)
+
+
+def test_a_rejected_key_is_a_message_not_a_traceback(open_page, opensea, monkeypatch):
+    monkeypatch.setenv("OPENSEA_API_KEY", "wrong-key")
+    app = open_detail(open_page, 67)
+    assert "rejected the API key" in app.warning[0].value
