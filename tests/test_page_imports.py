@@ -1,4 +1,7 @@
-"""Pages that need no model must never import TensorFlow (it costs seconds and memory)."""
+"""Pages that need no model must never import TensorFlow (it costs seconds and memory).
+
+The Convolution Lab has its own, stronger check (controls used) in its page test module.
+"""
 
 import subprocess
 import sys
