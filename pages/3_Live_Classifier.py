@@ -84,7 +84,12 @@ with truth:
 probabilities = prediction.probabilities
 type_chart, accessory_table = st.columns(2)
 type_chart.plotly_chart(
-    px.bar(probabilities[list(TYPES)], range_y=[0, 1], title="Type probabilities"),
+    px.bar(
+        probabilities[list(TYPES)],
+        range_y=[0, 1],
+        title="Type probabilities",
+        labels={"index": "type", "value": "probability"},
+    ).update_layout(showlegend=False),
     key="classifier_types",
 )
 top = probabilities[list(ACCESSORIES)].sort_values(ascending=False).head(12).to_frame()

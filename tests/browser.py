@@ -76,10 +76,12 @@ def wait_until_idle(page, timeout_ms: int = 60_000) -> None:
     """Wait for the script run to finish: the app is shown and no element is stale."""
     page.wait_for_selector('[data-testid="stAppViewContainer"]', timeout=timeout_ms)
     page.wait_for_selector('[data-testid="stMain"] h1', timeout=timeout_ms)
+    # The app root says when the script run is over ("initial" until the first run starts).
+    page.wait_for_selector(
+        '[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_ms
+    )
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " && !document.querySelector('[data-stale=\"true\"]')",
-        timeout=timeout_ms,
+        "() => !document.querySelector('[data-stale=\"true\"]')", timeout=timeout_ms
     )
     # Images and icons arrive after the elements that hold them.
     page.wait_for_load_state("networkidle", timeout=timeout_ms)
