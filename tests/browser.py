@@ -88,6 +88,8 @@ def wait_until_idle(page, timeout_ms: int = 60_000) -> None:
     page.wait_for_function(
         "() => [...document.images].every(image => image.complete)"
         " && document.querySelectorAll('.js-plotly-plot').length"
-        " >= document.querySelectorAll('[data-testid=\"stPlotlyChart\"]').length",
+        " >= document.querySelectorAll('[data-testid=\"stPlotlyChart\"]').length"
+        " && [...document.querySelectorAll('.js-plotly-plot')]"
+        ".every(plot => plot.querySelector('.main-svg'))",
         timeout=timeout_ms,
     )

@@ -56,6 +56,7 @@ def test_page_renders_without_exception(browser, app_url, page_file):
         if os.environ.get("PUNKLAB_SCREENSHOTS"):
             folder = Path(ROOT, "docs", "screenshots")
             folder.mkdir(parents=True, exist_ok=True)
+            page.wait_for_timeout(1500)  # canvas grids and charts paint after they mount
             page.screenshot(path=folder / f"{Path(page_file).stem}.png", full_page=False)
     finally:
         page.close()
