@@ -31,13 +31,21 @@ types_column, accessories_column = st.columns([1, 2])
 with types_column:
     st.plotly_chart(
         px.bar(
-            counts[list(TYPES)], log_y=log_scale, title="Punks per type", labels={"value": "punks"}
-        ),
+            counts[list(TYPES)],
+            log_y=log_scale,
+            title="Punks per type",
+            labels={"value": "punks", "index": "type"},
+        ).update_layout(showlegend=False),
         key="balance_types",
     )
     per_punk = punks.accessory_count.value_counts().sort_index()
     st.plotly_chart(
-        px.bar(per_punk, log_y=log_scale, title="Accessories per punk", labels={"value": "punks"}),
+        px.bar(
+            per_punk,
+            log_y=log_scale,
+            title="Accessories per punk",
+            labels={"value": "punks", "index": "accessories"},
+        ).update_layout(showlegend=False),
         key="balance_per_punk",
     )
 with accessories_column:
