@@ -75,8 +75,9 @@ def show_punk(image: np.ndarray, scale: int = 10, background: str | None = "#638
 
 
 @st.cache_resource(show_spinner="Loading the classifier (TensorFlow starts once)…")
-def _load_classifier(kind: str):
-    from punks_core.classifier import load_classifier
+def cached_classifier(kind: str = "cnn"):
+    """The shipped classifier of `kind`, loaded once per server and shared by every page."""
+    from punks_core.classifier import load_classifier  # imports TensorFlow: only when asked
 
     return load_classifier(kind=kind)
 
@@ -84,7 +85,7 @@ def _load_classifier(kind: str):
 def classifier_or_stop(kind: str = "cnn"):
     """The shipped classifier of `kind`, or the reason it is missing and the end of the page."""
     try:
-        return _load_classifier(kind)
+        return cached_classifier(kind)
     except PunksError as error:
         st.error(f"The {kind.upper()} classifier is not available: {error}")
         st.stop()

@@ -5,7 +5,7 @@ import random
 import numpy as np
 import streamlit as st
 
-from lab_ui import punks_or_stop, show_punk
+from lab_ui import cached_classifier, punks_or_stop, show_punk
 from punks_core.dataset import N_PUNKS
 from punks_core.errors import InvalidImageError, KernelError, PunksError
 from punks_core.filters import (
@@ -60,13 +60,6 @@ def upload_values(file_id: str, _data: bytes, colour: bool):
     for array in (rgba, values, preview[0]):
         array.setflags(write=False)
     return rgba, values, preview
-
-
-@st.cache_resource(show_spinner="Loading the trained classifier (TensorFlow)…")
-def trained_classifier():
-    from punks_core.classifier import load_classifier  # imports TensorFlow: only when asked
-
-    return load_classifier()
 
 
 st.set_page_config(page_title="Convolution Lab · Punk Lab", page_icon="🧮", layout="wide")
@@ -214,7 +207,7 @@ with st.expander("What the trained classifier's first layer learned (loads Tenso
         st.caption("The classifier's own 3x3 filters and what they see in this punk, on demand.")
         st.stop()
     try:
-        model = trained_classifier()
+        model = cached_classifier()
         weights = model.first_layer_filters()  # (3, 3, c_in, n), on RGBA in [0, 1]
     except (PunksError, ImportError, OSError, ValueError) as error:  # ModelError is a PunksError
         message = str(error) if "train-classifier" in str(error) else f"{error} {TRAIN_HINT}"
