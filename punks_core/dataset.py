@@ -5,6 +5,7 @@ row i // 100 (the official layout), and `labels.csv` with one row per punk prese
 `id,type,accessories`, accessories joined by " / " in official display names.
 """
 
+import functools
 import hashlib
 import io
 from dataclasses import dataclass
@@ -178,6 +179,8 @@ def atomic_write(path: Path, data: bytes) -> None:
 def load_punks(root: str | Path | None = None) -> Punks:
     """Load a dataset folder; the default is the shipped dataset of all 10,000 punks.
 
+    The shipped dataset is read once per process and shared (its arrays are read-only).
+
     Args:
         root: a folder holding `punks.png` and `labels.csv`. The shipped dataset is checked
             against the official pixel hash; a partial dataset holds only the ids it lists.
@@ -185,7 +188,30 @@ def load_punks(root: str | Path | None = None) -> Punks:
     Raises:
         DatasetError: a file is missing, unreadable, or (shipped dataset) not the official pixels.
     """
-    folder = DATASET_DIR if root is None else Path(root)
+    if root is None:
+        # The app, the upload decoder and the models all read the shipped dataset: one copy
+        # per process (read-only), read again only when its files change on disk.
+        return _load_shipped(DATASET_DIR, _file_stamps(DATASET_DIR))
+    return _load_folder(Path(root), shipped=False)
+
+
+def _file_stamps(folder: Path) -> tuple:
+    stamps = []
+    for name in (ATLAS_FILE, LABELS_FILE):
+        try:
+            stat = (folder / name).stat()
+            stamps.append((stat.st_mtime_ns, stat.st_size))
+        except OSError:
+            stamps.append(None)
+    return tuple(stamps)
+
+
+@functools.lru_cache(maxsize=1)
+def _load_shipped(folder: Path, stamps: tuple) -> Punks:
+    return _load_folder(folder, shipped=True)
+
+
+def _load_folder(folder: Path, shipped: bool) -> Punks:
     atlas_path, labels_path = folder / ATLAS_FILE, folder / LABELS_FILE
     for path in (atlas_path, labels_path):
         if not path.is_file():
@@ -194,13 +220,13 @@ def load_punks(root: str | Path | None = None) -> Punks:
         atlas = decode_atlas(atlas_path.read_bytes())
     except DatasetError as error:
         raise DatasetError(f"{atlas_path}: {error} {REBUILD_HINT}") from error
-    if root is None and pixels_sha256(atlas) != OFFICIAL_PIXELS_SHA256:
+    if shipped and pixels_sha256(atlas) != OFFICIAL_PIXELS_SHA256:
         raise DatasetError(
             f"{atlas_path} does not hold the official CryptoPunks pixels (it may have been "
             f"modified). {REBUILD_HINT}"
         )
     labels = read_labels(labels_path).sort_index()
-    if root is None and len(labels) != N_PUNKS:
+    if shipped and len(labels) != N_PUNKS:
         raise DatasetError(f"{labels_path} lists {len(labels)} punks, not 10,000. {REBUILD_HINT}")
     images = atlas_to_punks(atlas)[labels.index.to_numpy()]
     images.setflags(write=False)
