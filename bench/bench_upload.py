@@ -23,19 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from punks_core.dataset import load_punks  # noqa: E402
 from punks_core.errors import InvalidImageError  # noqa: E402
 from punks_core.imaging import composite, load_image  # noqa: E402
+from tests.test_imaging_upload import exact_palette  # noqa: E402  (the tests' encoder)
 
 BLUE, WHITE = "#638596", "#ffffff"
-
-
-def exact_palette(image: Image.Image, gif: bool) -> Image.Image:
-    """Mode "P" holding exactly the image's colours, as a pixel-art editor writes it."""
-    rgba = np.asarray(image.convert("RGBA"))
-    colours, inverse = np.unique(rgba.reshape(-1, 4), axis=0, return_inverse=True)
-    paletted = Image.fromarray(inverse.reshape(rgba.shape[:2]).astype(np.uint8), "P")
-    paletted.putpalette(colours[:, :3].ravel().tolist())
-    if gif and (colours[:, 3] == 0).any():
-        paletted.info["transparency"] = int(np.flatnonzero(colours[:, 3] == 0)[0])
-    return paletted
 
 
 def encode(punk, *, size=24, smooth=False, background=None, fmt="PNG", palette=False, **options):

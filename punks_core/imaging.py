@@ -11,10 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps
 
-from punks_core.dataset import BACKGROUND_HEX
+from punks_core.dataset import BACKGROUND_HEX, PUNK_SIZE
 from punks_core.errors import InvalidImageError
-
-PUNK_SIZE = 24
 
 
 def hex_to_rgb(color: str) -> tuple[int, int, int]:
