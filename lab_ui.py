@@ -144,3 +144,26 @@ def show_opensea(identifier: int) -> None:
     st.caption(" · ".join(summary["traits"]) or "no traits listed")
     for warning in summary["warnings"]:
         st.caption(f"⚠️ {warning}")
+
+
+@st.cache_resource(show_spinner="Reading the GAN's training record…")
+def cached_snapshots(folder: str | None = None):
+    from punks_core.gan_snapshots import Snapshots
+
+    return Snapshots(folder)
+
+
+def snapshots_or_stop():
+    """The shipped GAN snapshots, or what is wrong and how to rebuild them, and the end."""
+    try:
+        return cached_snapshots()
+    except PunksError as error:
+        st.info(f"The GAN gallery has nothing to show yet: {error}")
+        st.stop()
+
+
+@st.cache_resource(show_spinner="Loading the generator (TensorFlow starts once)…")
+def cached_generator():
+    from punks_core.gan import load_generator  # imports TensorFlow: only when asked
+
+    return load_generator()

@@ -55,6 +55,33 @@ def train_classifier(args: argparse.Namespace) -> None:
     )
 
 
+def train_gan(args: argparse.Namespace) -> None:
+    from punks_core.gan import EPOCHS, train_gan
+
+    command = "python -m punks_core " + " ".join(args.argv)
+    run = train_gan(epochs=args.epochs or EPOCHS, seed=args.seed, out=args.out, command=command)
+    print(f"wrote {run['epochs']} epoch snapshots in {run['train_seconds']:.0f} s.")
+
+
+def sweep(args: argparse.Namespace) -> None:
+    from punks_core.sweep import run_sweep
+
+    study = run_sweep(
+        args.task,
+        args.trials,
+        storage=args.storage,
+        study=args.study,
+        seed=args.seed,
+        epochs=args.max_epochs,
+        subset=args.subset,
+    )
+    best = study.best_trial
+    print(
+        f"study {study.study_name}: {len(study.trials)} trials; best #{best.number} val loss "
+        f"{best.value:.4f} with {best.params}."
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m punks_core", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -113,6 +140,37 @@ def build_parser() -> argparse.ArgumentParser:
         help="model file (default: assets/models/classifier.keras or classifier_fnn.keras)",
     )
     train.set_defaults(run=train_classifier)
+
+    gan = commands.add_parser(
+        "train-gan", help="train the conditional DCGAN (ids 0-8999), a snapshot every epoch"
+    )
+    gan.add_argument("--epochs", type=int, default=None, help="epochs (default: 70)")
+    gan.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    gan.add_argument("--out", type=Path, default=None, help="snapshot folder (default: assets/gan)")
+    gan.set_defaults(run=train_gan)
+
+    search = commands.add_parser(
+        "sweep", help="hyperparameter search of the CNN with optuna (train/val splits only)"
+    )
+    search.add_argument("--task", choices=["type", "all"], required=True, help="what to predict")
+    search.add_argument("--trials", type=int, required=True, help="trials this worker runs")
+    search.add_argument(
+        "--storage",
+        default=None,
+        help="database URL shared by workers, e.g. postgresql://user:pw@host/db "
+        "(default: sqlite:///assets/sweeps/sweeps.db)",
+    )
+    search.add_argument("--study", default=None, help="study name (default: cnn-TASK)")
+    search.add_argument(
+        "--seed", type=int, default=0, help="sampler and training seed; one per worker"
+    )
+    search.add_argument(
+        "--max-epochs", type=int, default=6, help="most epochs a trial trains (default: 6)"
+    )
+    search.add_argument(
+        "--subset", type=int, default=3000, help="train punks per trial (default: 3000)"
+    )
+    search.set_defaults(run=sweep)
     return parser
 
 

@@ -1,0 +1,98 @@
+"""Sweeps: what an optuna search over the CNN's hyperparameters found, read as the write-up did."""
+
+import optuna
+import streamlit as st
+from optuna.visualization import (
+    plot_optimization_history,
+    plot_parallel_coordinate,
+    plot_param_importances,
+)
+
+from punks_core.errors import PunksError
+from punks_core.sweep import SEARCH_SPACE, load_study, reading, trials_table
+
+TASKS = {"Type (5 classes)": "type", "Type + accessories (92 labels)": "all"}
+SCORE = {"type": "type accuracy", "all": "exact match"}
+
+st.set_page_config(page_title="Sweeps · Punk Lab", page_icon="🎛️", layout="wide")
+st.title("🎛️ Hyperparameter sweeps")
+st.caption(
+    "An optuna study (TPE sampler, Hyperband pruning on validation loss) over the CNN's "
+    "batch size, learning rate, dropout, filters and conv blocks — the write-up's W&B sweep, "
+    "offline, on the train and val splits only."
+)
+
+label = st.segmented_control("Task", list(TASKS), default=next(iter(TASKS)), key="sweep_task")
+task = TASKS[label or next(iter(TASKS))]
+
+
+@st.cache_resource(ttl=60, show_spinner="Reading the study…")
+def cached_study(task: str) -> optuna.Study:
+    # ttl: a sweep may still be adding trials to the database.
+    return load_study(task)
+
+
+try:
+    study = cached_study(task)
+except PunksError as error:
+    st.info(f"Nothing to show for this task: {error}")
+    st.stop()
+
+table = trials_table(study)
+done = table[table["state"] == "COMPLETE"]
+best = done.loc[done["val_loss"].idxmin()]
+stats = st.columns(4)
+stats[0].metric("Finished trials", len(done))
+stats[1].metric("Pruned early", int((table["state"] == "PRUNED").sum()))
+stats[2].metric("Best val loss", f"{best['val_loss']:.4f}", help=f"trial #{best.name}")
+stats[3].metric(f"Best trial's val {SCORE[task]}", f"{best['val_score']:.1%}")
+st.markdown("\n".join(f"- {line}" for line in reading(study, task)))
+
+coordinates, importances, history = st.tabs(
+    ["Parallel coordinates", "Parameter importances", "Optimisation history"]
+)
+with coordinates:
+    st.caption("Each line is a finished trial; darker lines reached a lower validation loss.")
+    st.plotly_chart(plot_parallel_coordinate(study), key="sweep_parallel")
+with importances:
+    st.caption("How much of the variation in validation loss each hyperparameter explains.")
+    st.plotly_chart(plot_param_importances(study), key="sweep_importances")
+with history:
+    st.plotly_chart(plot_optimization_history(study), key="sweep_history")
+
+st.subheader("Trials")
+filters = st.columns(3)
+states = filters[0].multiselect(
+    "State", sorted(table["state"].unique()), default=["COMPLETE"], key="sweep_states"
+)
+widths = filters[1].multiselect(
+    "Filters", SEARCH_SPACE["filters"], default=SEARCH_SPACE["filters"], key="sweep_filters"
+)
+blocks = filters[2].multiselect(
+    "Conv blocks", SEARCH_SPACE["blocks"], default=SEARCH_SPACE["blocks"], key="sweep_blocks"
+)
+shown = table[
+    table["state"].isin(states) & table["filters"].isin(widths) & table["blocks"].isin(blocks)
+]
+st.dataframe(
+    shown.sort_values("val_loss"),
+    column_config={
+        "learning_rate": st.column_config.NumberColumn("learning rate", format="%.1e"),
+        "val_score": st.column_config.NumberColumn(f"val {SCORE[task]}", format="percent"),
+    },
+    key="sweep_table",
+)
+
+with st.expander("Run a sweep yourself, on one machine or many"):
+    st.markdown(
+        f"""
+`python -m punks_core sweep --task {task} --trials 30` adds 30 trials to the shipped study
+(SQLite in `assets/sweeps/sweeps.db`). To share one study between machines, give every worker
+the same database URL and its own seed:
+
+```
+python -m punks_core sweep --task {task} --trials 20 --seed 1 \\
+    --storage postgresql://user:password@db-host/sweeps
+```
+"""
+    )

@@ -1,0 +1,160 @@
+"""The GAN's training record on disk: one grid PNG per epoch, the history, the run's facts.
+
+Layout of a snapshot folder (the shipped one is `assets/gan/`):
+
+    epoch_001.png ...   one row per type (`TYPES` order), `GRID_COLUMNS` punks per row, each
+                        punk exactly 24x24 RGBA with no gaps: the same noise every epoch
+    history.csv         one row per epoch: losses, type agreement, punk FID, memorisation
+    run.json            command, seed, timings, sampling, versions, grid noise seed
+    generator.keras     the final generator alone
+
+TF-free, so the gallery can show training before (or without) loading the generator.
+"""
+
+import io
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from punks_core.dataset import PUNK_SIZE, atomic_write
+from punks_core.errors import ModelError
+from punks_core.imaging import grid, zoom
+from punks_core.labels import TYPES
+
+GAN_DIR = Path(__file__).resolve().parent.parent / "assets" / "gan"
+GENERATOR_FILE = "generator.keras"
+HISTORY_FILE = "history.csv"
+RUN_FILE = "run.json"
+REBUILD_COMMAND = "python -m punks_core train-gan"
+GRID_COLUMNS = 10
+_EPOCH_FILE = re.compile(r"epoch_(\d{3,})\.png")
+
+
+def _rebuild(folder: Path) -> str:
+    if folder.resolve() == GAN_DIR.resolve():
+        return REBUILD_COMMAND
+    return f"{REBUILD_COMMAND} --out {folder}"
+
+
+def epoch_file(folder: Path, epoch: int) -> Path:
+    return Path(folder) / f"epoch_{epoch:03d}.png"
+
+
+def write_grid(folder: Path, epoch: int, images: np.ndarray) -> Path:
+    """Save one epoch's fixed-noise samples, (len(TYPES), GRID_COLUMNS, 24, 24, 4) uint8."""
+    images = np.asarray(images, np.uint8)
+    rows, columns = images.shape[:2]
+    picture = images.transpose(0, 2, 1, 3, 4).reshape(rows * PUNK_SIZE, columns * PUNK_SIZE, 4)
+    buffer = io.BytesIO()
+    Image.fromarray(picture, "RGBA").save(buffer, format="PNG", optimize=True)
+    path = epoch_file(folder, epoch)
+    atomic_write(path, buffer.getvalue())
+    return path
+
+
+def read_grid(folder: Path, epoch: int) -> np.ndarray:
+    """One epoch's samples as (len(TYPES), columns, 24, 24, 4) uint8.
+
+    Raises:
+        ModelError: the file is missing or is not a grid of punks.
+    """
+    path = epoch_file(folder, epoch)
+    try:
+        with Image.open(path) as image:
+            picture = np.asarray(image.convert("RGBA"))
+    except (OSError, ValueError) as error:
+        raise ModelError(
+            f"the GAN snapshot {path} is missing or unreadable ({error}). "
+            f"Rebuild the snapshots with `{_rebuild(Path(folder))}`."
+        ) from error
+    height, width = picture.shape[:2]
+    if height != len(TYPES) * PUNK_SIZE or width % PUNK_SIZE:
+        raise ModelError(
+            f"the GAN snapshot {path} is {width}x{height}, not a grid of {len(TYPES)} rows "
+            f"of 24x24 punks. Rebuild the snapshots with `{_rebuild(Path(folder))}`."
+        )
+    columns = width // PUNK_SIZE
+    return picture.reshape(len(TYPES), PUNK_SIZE, columns, PUNK_SIZE, 4).transpose(0, 2, 1, 3, 4)
+
+
+def append_history(folder: Path, row: dict) -> None:
+    """Add one epoch's row to history.csv (rewritten whole, atomically)."""
+    path = Path(folder) / HISTORY_FILE
+    old = pd.read_csv(path) if path.exists() else pd.DataFrame()
+    table = pd.concat([old, pd.DataFrame([row])], ignore_index=True)
+    atomic_write(path, table.to_csv(index=False).encode())
+
+
+def write_run(folder: Path, run: dict) -> None:
+    atomic_write(Path(folder) / RUN_FILE, (json.dumps(run, indent=2) + "\n").encode())
+
+
+class Snapshots:
+    """A snapshot folder, checked on opening: history, run facts and every epoch's grid file.
+
+    Raises:
+        ModelError: something is missing or unreadable; the message gives the rebuild command.
+    """
+
+    def __init__(self, folder: str | Path | None = None):
+        self.folder = Path(folder) if folder is not None else GAN_DIR
+        rebuild = _rebuild(self.folder)
+        try:
+            self.history = pd.read_csv(self.folder / HISTORY_FILE)
+            self.run = json.loads((self.folder / RUN_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise ModelError(
+                f"the GAN training record in {self.folder} is missing or unreadable "
+                f"({type(error).__name__}: {error}). Rebuild it with `{rebuild}`."
+            ) from error
+        if self.history.empty or "epoch" not in self.history:
+            raise ModelError(f"{self.folder / HISTORY_FILE} has no epochs. Run `{rebuild}`.")
+        found = {
+            int(m.group(1)) for p in self.folder.iterdir() if (m := _EPOCH_FILE.fullmatch(p.name))
+        }
+        self.epochs = [int(e) for e in self.history["epoch"] if int(e) in found]
+        if not self.epochs:
+            raise ModelError(f"no epoch grids in {self.folder}. Rebuild them with `{rebuild}`.")
+
+    @property
+    def generator_file(self) -> Path:
+        return self.folder / GENERATOR_FILE
+
+    def grid(self, epoch: int) -> np.ndarray:
+        """(len(TYPES), columns, 24, 24, 4) uint8 samples of `epoch` (clamped to the range)."""
+        epoch = min(max(int(epoch), self.epochs[0]), self.epochs[-1])
+        return read_grid(self.folder, epoch)
+
+    def timelapse_gif(
+        self, punk_type: str | None = None, scale: int = 4, frame_ms: int = 120
+    ) -> bytes:
+        """Every epoch's grid (one type's row, or all) as an animated GIF on punk blue."""
+        frames = []
+        for epoch in self.epochs:
+            samples = self.grid(epoch)
+            if punk_type is not None:
+                samples = samples[[TYPES.index(punk_type)]]
+            picture = zoom(grid(samples.reshape(-1, 24, 24, 4), samples.shape[1], gap=1), scale)
+            frames.append(Image.fromarray(picture, "RGB"))
+        buffer = io.BytesIO()
+        frames[0].save(
+            buffer,
+            format="GIF",
+            save_all=True,
+            append_images=frames[1:],
+            duration=[frame_ms] * (len(frames) - 1) + [frame_ms * 10],
+            loop=0,
+        )
+        return buffer.getvalue()
+
+
+def punks_png(images: np.ndarray, columns: int, scale: int = 8) -> bytes:
+    """Punks as one PNG for download: transparent background, crisp `scale`x pixels."""
+    picture = zoom(grid(np.asarray(images, np.uint8), columns, background=None, gap=1), scale)
+    buffer = io.BytesIO()
+    Image.fromarray(picture, "RGBA").save(buffer, format="PNG")
+    return buffer.getvalue()
