@@ -165,10 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=int, default=0, help="sampler and training seed; one per worker"
     )
     search.add_argument(
-        "--max-epochs", type=int, default=6, help="most epochs a trial trains (default: 6)"
+        "--max-epochs", type=int, default=5, help="most epochs a trial trains (default: 5)"
     )
     search.add_argument(
-        "--subset", type=int, default=3000, help="train punks per trial (default: 3000)"
+        "--subset", type=int, default=2000, help="train punks per trial (default: 2000)"
     )
     search.set_defaults(run=sweep)
     return parser

@@ -25,8 +25,8 @@ from punks_core.labels import LABELS, TYPES
 SWEEPS_DIR = Path(__file__).resolve().parent.parent / "assets" / "sweeps"
 DEFAULT_STORAGE = f"sqlite:///{SWEEPS_DIR / 'sweeps.db'}"
 TASKS = ("type", "all")
-MAX_EPOCHS = 6
-TRAIN_SUBSET = 3000  # train punks per trial: a sweep of 30+ trials must fit a CPU session
+MAX_EPOCHS = 5
+TRAIN_SUBSET = 2000  # train punks per trial: a sweep of 30+ trials must fit a CPU session
 SEARCH_SPACE = {
     "batch_size": [8, 16, 32, 64, 128, 256],
     "learning_rate": (1e-4, 1e-2),

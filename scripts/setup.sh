@@ -10,9 +10,10 @@ if ! "$python" -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11))'; then
     exit 1
 fi
 [ -x .venv/bin/python ] || "$python" -m venv .venv
-stamp=".venv/.installed-$(cat requirements*.txt | sha256sum | cut -c1-16)-$(basename "$requirements")"
+stamp=".venv/.installed-$(cat requirements*.txt requirements.lock | sha256sum | cut -c1-16)-$(basename "$requirements")"
 if [ ! -e "$stamp" ]; then
     .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -r "$requirements"
+    # requirements.lock pins every transitive dependency too (see its header).
+    .venv/bin/python -m pip install --quiet -r "$requirements" -c requirements.lock
     touch "$stamp"
 fi

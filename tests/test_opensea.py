@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -631,7 +632,9 @@ payloads = (
 
 
 @settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=30,
+    deadline=timedelta(seconds=2),  # a normal answer takes milliseconds: this catches hangs
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(payload=payloads)
 def test_any_answer_gives_a_result_or_an_opensea_error(fake, payload):

@@ -1,0 +1,108 @@
+"""AppTest of the GAN Gallery: the epoch slider, play/pause, types, live generation, walks,
+and what a user sees when the snapshots or the generator are missing or broken."""
+
+import pandas as pd
+import pytest
+import streamlit as st
+
+from punks_core import gan, gan_snapshots
+from punks_core.gan_snapshots import Snapshots
+
+PAGE = "pages/4_GAN_Gallery.py"
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Snapshots:
+    return Snapshots()
+
+
+@pytest.fixture
+def fresh_caches():
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def metric(app, label: str) -> str:
+    return next(m.value for m in app.metric if m.label.startswith(label))
+
+
+def test_opens_on_the_last_epoch_with_its_metrics(open_page, shipped):
+    app = open_page(PAGE)
+    last = shipped.history.iloc[-1]
+    assert app.slider(key="gan_epoch").value == shipped.epochs[-1]
+    assert metric(app, "Punk FID") == f"{last['fid']:.0f}"
+    assert metric(app, "Real vs real") == f"{last['real_fid']:.0f}"
+    assert len(app.get("plotly_chart")) == 3
+    assert app.get("imgs")  # the grid and the live samples
+
+
+def test_the_slider_shows_an_earlier_epoch(open_page, shipped):
+    app = open_page(PAGE)
+    app.slider(key="gan_epoch").set_value(1).run()
+    assert not app.exception
+    assert metric(app, "Punk FID") == f"{shipped.history.iloc[0]['fid']:.0f}"
+
+
+def test_play_advances_and_pause_stops(open_page, shipped):
+    app = open_page(PAGE)
+    app.slider(key="gan_epoch").set_value(3).run()
+    app.button(key="gan_play").click().run()
+    assert not app.exception
+    assert app.session_state["gan_playing"] is True
+    assert app.slider(key="gan_epoch").value == 4
+    assert app.button(key="gan_play").label == "⏸ Pause"
+    app.button(key="gan_play").click().run()
+    assert app.session_state["gan_playing"] is False
+    assert app.button(key="gan_play").label == "▶ Play"
+
+
+def test_play_at_the_end_starts_again_from_the_first_epoch(open_page, shipped):
+    app = open_page(PAGE)
+    app.button(key="gan_play").click().run()
+    assert app.slider(key="gan_epoch").value == shipped.epochs[0] + 1
+
+
+def test_one_type_shows_its_agreement(open_page, shipped):
+    app = open_page(PAGE)
+    app.button_group(key="gan_type").set_value("Zombie").run()
+    assert not app.exception
+    expected = shipped.history.iloc[-1]["agree_zombie"]
+    assert metric(app, "Type agreement") == f"{expected:.0%}"
+
+
+def test_live_generation_walk_and_downloads(open_page):
+    app = open_page(PAGE)
+    app.selectbox(key="gan_live_type").set_value("Ape").run()
+    app.number_input(key="gan_seed").set_value(123).run()
+    app.toggle(key="gan_snap").set_value(True).run()
+    app.slider(key="gan_steps").set_value(5).run()
+    assert not app.exception and not app.error
+    captions = [c.value for c in app.caption]
+    assert any(c.startswith("Nearest real punks: #") for c in captions)
+    assert len(app.get("download_button")) == 1  # the GIF is only prepared on request
+    app.button(key="gan_gif").click().run()
+    assert len(app.get("download_button")) == 2
+
+
+def test_missing_snapshots_say_how_to_rebuild(open_page, tmp_path, monkeypatch, fresh_caches):
+    monkeypatch.setattr(gan_snapshots, "GAN_DIR", tmp_path)
+    app = open_page(PAGE)
+    assert "python -m punks_core train-gan" in app.info[0].value
+    assert not app.get("plotly_chart")
+
+
+def test_broken_generator_keeps_the_gallery(open_page, tmp_path, monkeypatch, fresh_caches):
+    (tmp_path / "generator.keras").write_bytes(b"broken")
+    monkeypatch.setattr(gan, "GAN_DIR", tmp_path)
+    app = open_page(PAGE)
+    assert any("Live generation is unavailable" in i.value for i in app.info)
+    assert "train-gan" in app.info[0].value
+    assert len(app.get("plotly_chart")) == 3
+
+
+def test_history_is_complete(shipped):
+    assert isinstance(shipped.history, pd.DataFrame)
+    assert shipped.epochs == list(range(1, len(shipped.epochs) + 1))
