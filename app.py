@@ -21,7 +21,7 @@ PAGES = [
     ("pages/5_Convolution_Lab.py", "🧮", "Convolution Lab",
      "Hand-made 3x3 filters on punks and any image, with the arithmetic of every pixel."),
     ("pages/6_Sweeps.py", "📈", "Hyperparameter Sweeps",
-     "What hundreds of training runs say about learning rate, filters and dropout."),
+     "What an optuna search over learning rate, batch size, filters and dropout found."),
 ]  # fmt: skip
 
 

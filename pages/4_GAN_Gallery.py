@@ -16,8 +16,8 @@ AGREEMENT = {f"agree_{t.lower()}": t for t in TYPES}
 FRAME_SECONDS = 0.4
 state = st.session_state
 
-st.set_page_config(page_title="GAN Gallery · Punk Lab", page_icon="🎞️", layout="wide")
-st.title("🎞️ GAN Gallery")
+st.set_page_config(page_title="GAN Gallery · Punk Lab", page_icon="🎨", layout="wide")
+st.title("🎨 GAN Gallery")
 st.caption(
     "A conditional DCGAN learned to draw punks of a chosen type. Every epoch drew the same "
     "noise for each type, so the frames below can be compared; our own classifier judged them."

@@ -14,8 +14,8 @@ from punks_core.sweep import SEARCH_SPACE, load_study, reading, trials_table
 TASKS = {"Type (5 classes)": "type", "Type + accessories (92 labels)": "all"}
 SCORE = {"type": "type accuracy", "all": "exact match"}
 
-st.set_page_config(page_title="Sweeps · Punk Lab", page_icon="🎛️", layout="wide")
-st.title("🎛️ Hyperparameter sweeps")
+st.set_page_config(page_title="Sweeps · Punk Lab", page_icon="📈", layout="wide")
+st.title("📈 Hyperparameter sweeps")
 st.caption(
     "An optuna study (TPE sampler, Hyperband pruning on validation loss) over the CNN's "
     "batch size, learning rate, dropout, filters and conv blocks — the write-up's W&B sweep, "
