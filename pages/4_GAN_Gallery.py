@@ -43,10 +43,19 @@ def curves(columns: dict, title: str, epoch: int, y_title: str):
 
 
 shown = st.segmented_control("Type", [ALL_TYPES, *TYPES], default=ALL_TYPES, key="gan_type")
-controls = st.columns([1, 5])
+controls = st.columns([1, 2, 5])
 controls[0].button(
     "⏸ Pause" if state.gan_playing else "▶ Play", key="gan_play", on_click=toggle_play
 )
+snap = controls[1].toggle(
+    "Snap to the punk palette",
+    key="gan_snap",
+    help="Replace every generated pixel by the nearest of the 222 colours real punks use.",
+)
+
+
+def finish(samples):
+    return snap_to_palette(samples) if snap else samples
 
 
 @st.fragment(run_every=FRAME_SECONDS if state.gan_playing else None)
@@ -56,16 +65,18 @@ def training_view() -> None:
             state.gan_playing = False
             st.rerun()  # a full rerun, to stop the timer
         state.gan_epoch += 1
-    epoch = controls[1].slider("Epoch", first, last, key="gan_epoch")
-    samples = snapshots.grid(epoch)
+    epoch = controls[2].slider("Epoch", first, last, key="gan_epoch")
+    samples = finish(snapshots.grid(epoch))
     if shown and shown != ALL_TYPES:
         samples = samples[[TYPES.index(shown)]]
     row = history.loc[epoch]
     stats = st.columns(4)
     stats[0].metric("Punk FID (lower is better)", f"{row['fid']:.0f}")
     stats[1].metric("Real vs real FID", f"{row['real_fid']:.0f}")
-    agree = row[f"agree_{shown.lower()}"] if shown in TYPES else row[list(AGREEMENT)].mean()
-    stats[2].metric("Type agreement", f"{agree:.0%}")
+    if shown in TYPES:
+        stats[2].metric(f"Type agreement, {shown}", f"{row[f'agree_{shown.lower()}']:.0%}")
+    else:
+        stats[2].metric("Type agreement, mean of 5 types", f"{row[list(AGREEMENT)].mean():.0%}")
     stats[3].metric("Copies of real punks", f"{row['copies']:.1%}")
     show_punk_grid(samples.reshape(-1, 24, 24, 4), samples.shape[1], 6, "#638596")
     left, right = st.columns(2)
@@ -105,17 +116,10 @@ except PunksError as error:
     st.info(f"Live generation is unavailable: {error}")
     st.stop()
 punks = punks_or_stop()
-options = st.columns(4)
+options = st.columns(3)
 live_type = options[0].selectbox("Type", TYPES, index=TYPES.index("Female"), key="gan_live_type")
 seed = options[1].number_input("Seed", 0, 2**32 - 1, 42, key="gan_seed")
 count = options[2].slider("How many", 1, 24, 8, key="gan_count")
-snap = options[3].toggle("Snap to the punk palette", key="gan_snap")
-
-
-def finish(samples):
-    return snap_to_palette(samples) if snap else samples
-
-
 samples = finish(generator.generate(live_type, int(count), int(seed)))
 nearest_rows = nearest_real(samples, punks.images)
 nearest, nearest_ids = punks.images[nearest_rows], punks.ids[nearest_rows]
