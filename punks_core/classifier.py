@@ -582,7 +582,9 @@ class PunkClassifier:
         occluded = np.repeat(image[None], side * side + 1, axis=0)
         pixels = np.arange(side * side)
         occluded[pixels, pixels // side, pixels % side] = 0  # the last copy stays intact
-        probabilities = self._run(self.model, occluded)[:, column]
+        # Three batches of 193 instead of one of 577: a third of the peak memory per request,
+        # which matters when many sessions ask at once.
+        probabilities = self._run(self.model, occluded, batch_size=193)[:, column]
         return (probabilities[-1] - probabilities[:-1]).reshape(side, side)
 
     def layer_table(self) -> pd.DataFrame:
