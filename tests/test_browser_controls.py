@@ -1,0 +1,400 @@
+"""Each page's main controls, used in a real browser as a person would use them.
+
+Playwright drives Debian's chromium (headless) against `streamlit run app.py` on 127.0.0.1.
+Every interaction waits for the script run to finish, then checks concrete text or values and
+that no exception block or page error appeared. Widgets are found by their `st-key-<key>` class.
+
+Skipped where chromium is not installed, except in CI (CI=true), where that is a failure.
+Set PUNKLAB_SCREENSHOTS=1 to save `docs/screenshots/<page>_controls.png` after each page's
+main interaction.
+"""
+
+import base64
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from punks_core.dataset import load_punks
+from punks_core.filters import PRESETS, convolve, to_grayscale
+from punks_core.imaging import composite, grid, zoom
+from tests.browser import (
+    CHROMIUM_FLAGS,
+    ROOT,
+    chromium_path,
+    page_url,
+    streamlit_server,
+    wait_until_idle,
+)
+
+pytestmark = pytest.mark.browser
+SLOW_MS = 120_000  # TensorFlow starts and models load on first use, on a busy 2-core machine
+EXPECT_MS = 60_000  # how long an `expect` polls for the text a rerun brings
+EXCEPTION = '[data-testid="stException"]'
+GAN_RUN = ROOT / "assets" / "gan" / "run.json"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = chromium_path()
+    if executable is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed (apt-get install chromium)")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import expect as playwright_expect
+    from playwright.sync_api import sync_playwright
+
+    playwright_expect.set_options(timeout=EXPECT_MS)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+            yield browser
+            browser.close()
+    finally:
+        playwright_expect.set_options(timeout=5_000)  # Playwright's default, for other modules
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    with streamlit_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def punks():
+    return load_punks()
+
+
+@pytest.fixture
+def open_page(browser, app_url):
+    """Open a file of the app in a fresh tab; yields a function `(page_file) -> page`.
+
+    At the end: no exception block on the page and no uncaught error in the browser.
+    """
+    opened = []
+
+    def _open(page_file: str):
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(SLOW_MS)
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        opened.append((page, errors))
+        page.goto(page_url(app_url, page_file))
+        wait_until_idle(page, SLOW_MS)
+        assert_clean(page, errors)
+        return page
+
+    yield _open
+    try:
+        for page, errors in opened:
+            assert_clean(page, errors)
+    finally:
+        for page, _ in opened:
+            page.close()
+
+
+def assert_clean(page, errors) -> None:
+    exceptions = page.locator(EXCEPTION)
+    assert exceptions.count() == 0, exceptions.first.inner_text()
+    assert not errors, errors
+
+
+def settle(page) -> None:
+    """Wait for the rerun an interaction started, then for the page to be idle again."""
+    page.wait_for_timeout(300)  # the rerun request leaves the browser before the state changes
+    wait_until_idle(page, SLOW_MS)
+    assert page.locator(EXCEPTION).count() == 0, page.locator(EXCEPTION).first.inner_text()
+
+
+def screenshot(page, page_file: str) -> None:
+    if os.environ.get("PUNKLAB_SCREENSHOTS"):
+        folder = Path(ROOT, "docs", "screenshots")
+        folder.mkdir(parents=True, exist_ok=True)
+        page.wait_for_timeout(1500)  # canvas grids and charts paint after they mount
+        page.screenshot(path=folder / f"{Path(page_file).stem}_controls.png", full_page=False)
+
+
+def expect(locator):
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
+def key(page, widget_key: str):
+    return page.locator(f".st-key-{widget_key}")
+
+
+def metric(page, label: str):
+    """The value of the `st.metric` whose label contains `label`."""
+    box = page.locator('[data-testid="stMetric"]').filter(has_text=label)
+    return box.locator('[data-testid="stMetricValue"]')
+
+
+def metric_value(page, label: str) -> str:
+    return metric(page, label).inner_text().strip()
+
+
+def pick_option(page, widget_key: str, option: str) -> None:
+    """Choose `option` in a selectbox or multiselect as a person would: open it, click."""
+    key(page, widget_key).locator("input").click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def expect_grid_height(page, height: int) -> None:
+    """Wait until the explorer's punk grid is a loaded picture `height` pixels high."""
+    page.wait_for_function(
+        """height => {
+            const image = document.querySelector('[role="tabpanel"] [data-testid="stImage"] img');
+            return image && image.complete && image.naturalHeight === height;
+        }""",
+        arg=height,
+    )
+
+
+# 1. Dataset Explorer ---------------------------------------------------------------------------
+
+
+def test_explorer_filter_and_detail(open_page, punks):
+    page = open_page("1_Dataset_Explorer.py")
+    caption = page.locator('[data-testid="stCaptionContainer"]').filter(has_text="punks match")
+    expect(caption).to_contain_text("10,000 of 10,000 punks match")
+    # The grid is one picture, 25 punks a row: 250 punks are 10 rows, the 9 aliens one.
+    expect_grid_height(page, grid(punks.images[:250], 25, gap=1).shape[0])
+
+    pick_option(page, "explorer_types", "Alien")
+    page.keyboard.press("Escape")  # close the multiselect's menu
+    settle(page)
+    aliens = punks.types[punks.types == "Alien"].index
+    expect(caption).to_contain_text(f"{len(aliens)} of 10,000 punks match · 1 page(s)")
+    expect_grid_height(page, grid(punks.images[punks.row(aliens[0])][None], 25, gap=1).shape[0])
+    detail = page.locator('[data-testid="stMain"] h3').filter(has_text="CryptoPunk #")
+    expect(detail).to_have_text(f"CryptoPunk #{aliens[0]}: Alien")
+
+    punk_id = 2
+    goto = key(page, "explorer_goto").locator("input")
+    goto.fill(str(punk_id))
+    goto.press("Enter")
+    settle(page)
+    expect(detail).to_have_text(f"CryptoPunk #{punk_id}: {punks.types[punk_id]}")
+    expect(page.get_by_text("Rarity rank")).to_be_visible()
+    screenshot(page, "1_Dataset_Explorer.py")
+
+
+# 2. Class Balance ------------------------------------------------------------------------------
+
+
+def test_balance_task_changes_baselines(open_page):
+    page = open_page("2_Class_Balance.py")
+    hamming = "Per-label (Hamming) accuracy"
+    exact = "Exact match (all labels right)"
+    expect(metric(page, "Majority-class accuracy (type)")).to_have_text("60.39%")
+    type_only = metric_value(page, hamming), metric_value(page, exact)
+    assert type_only != ("96.15%", "0.04%")
+
+    key(page, "balance_task").get_by_text("Type + all 87 accessories (92 labels)").click()
+    settle(page)
+    expect(metric(page, hamming)).to_have_text("96.15%")
+    expect(metric(page, exact)).to_have_text("0.04%")
+    expect(page.get_by_text("L = 92 labels")).to_be_visible()
+
+    key(page, "balance_split").get_by_text("test", exact=True).click()
+    settle(page)
+    expect(metric(page, hamming)).to_have_text("95.91%")
+    expect(page.get_by_text("N = 1,000 punks of the test split, L = 92 labels.")).to_be_visible()
+    screenshot(page, "2_Class_Balance.py")
+
+
+# 3. Live Classifier ----------------------------------------------------------------------------
+
+
+def choose_upload(page) -> None:
+    key(page, "classifier_source").get_by_text("Upload an image").click()
+    settle(page)
+    expect(page.get_by_text("Upload a punk image, or pick a test punk")).to_be_visible()
+
+
+def test_classifier_upload_a_punk(open_page, punks, tmp_path):
+    punk_id = 9005
+    picture = zoom(composite(punks.images[punks.row(punk_id)][None], "#638596")[0], 10)
+    path = tmp_path / "punk_9005.png"
+    Image.fromarray(np.ascontiguousarray(picture)).save(path)
+
+    page = open_page("3_Live_Classifier.py")
+    choose_upload(page)
+    key(page, "classifier_upload").locator('input[type="file"]').set_input_files(path)
+    settle(page)
+    headers = page.locator('[data-testid="stMain"] h3')
+    expect(headers.filter(has_text="Model:")).to_have_text(re.compile(r"Model: \w+"))
+    expect(headers.filter(has_text="Truth:")).to_have_text(f"Truth: {punks.types[punk_id]}")
+    expect(page.get_by_text(f"CryptoPunk #{punk_id}", exact=True)).to_be_visible()
+    screenshot(page, "3_Live_Classifier.py")
+
+
+def test_classifier_rejects_a_file_that_is_not_an_image(open_page, tmp_path):
+    path = tmp_path / "not_a_punk.png"
+    path.write_text("This is text, not a picture.\n")
+
+    page = open_page("3_Live_Classifier.py")
+    choose_upload(page)
+    key(page, "classifier_upload").locator('input[type="file"]').set_input_files(path)
+    settle(page)
+    error = page.locator('[data-testid="stAlert"]').filter(has_text="not_a_punk.png")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text(re.compile(r"\bimage\b", re.IGNORECASE))
+    assert len(error.inner_text().strip()) > len("not_a_punk.png: ") + 10  # says what is wrong
+    assert page.locator('[data-testid="stMain"] h3').filter(has_text="Model:").count() == 0
+
+
+# 4. GAN Gallery --------------------------------------------------------------------------------
+
+
+def epoch_input(page):
+    # This Streamlit's slider is react-aria's: a visually hidden <input type="range">.
+    return key(page, "gan_epoch").get_by_role("slider")
+
+
+def epoch_label(page):
+    """The epoch the slider's thumb label shows, as a person reads it."""
+    return key(page, "gan_epoch").locator('[data-testid="stSliderThumbValue"]')
+
+
+def shown_epoch(page) -> int:
+    return int(epoch_label(page).inner_text())
+
+
+@pytest.mark.skipif(not GAN_RUN.exists(), reason="the GAN's training run has not finished")
+def test_gan_epoch_slider_and_play(open_page):
+    page = open_page("4_GAN_Gallery.py")
+    slider = epoch_input(page)
+    first, last = int(slider.get_attribute("min")), int(slider.get_attribute("max"))
+    assert last > first + 4, "too few epochs to test the slider and the player"
+    assert shown_epoch(page) == last  # the gallery opens on the final epoch
+    fid = metric_value(page, "Punk FID")
+
+    slider.focus()
+    page.keyboard.press("ArrowLeft")
+    settle(page)
+    expect(epoch_label(page)).to_have_text(str(last - 1))
+    expect(slider).to_have_value(str(last - 1))
+    slider.focus()
+    page.keyboard.press("Home")
+    settle(page)
+    expect(epoch_label(page)).to_have_text(str(first))
+    expect(metric(page, "Punk FID")).not_to_have_text(fid)  # the first epoch's, not the last's
+
+    key(page, "gan_play").get_by_role("button", name="▶ Play").click()
+    pause = key(page, "gan_play").get_by_role("button", name="⏸ Pause")
+    expect(pause).to_be_visible()
+    # A frame every 0.4 s; give a slow machine room, but the epoch must move on its own.
+    page.wait_for_function(
+        """first => Number(document.querySelector(
+            '.st-key-gan_epoch [data-testid="stSliderThumbValue"]').innerText) >= first + 2""",
+        arg=first,
+        timeout=30_000,
+    )
+    pause.click()
+    settle(page)
+    expect(key(page, "gan_play").get_by_role("button", name="▶ Play")).to_be_visible()
+    stopped = shown_epoch(page)
+    assert stopped >= first + 2
+    page.wait_for_timeout(1500)
+    assert shown_epoch(page) == stopped  # paused: no more frames
+    screenshot(page, "4_GAN_Gallery.py")
+
+
+# 5. Convolution Lab ----------------------------------------------------------------------------
+
+
+def kernel_cells(page):
+    """The editor's cells as glide-data-grid's hidden accessibility table holds them."""
+    return page.locator('[data-testid="stDataFrame"] td[id^="glide-cell-"]')
+
+
+def hand_sum(page):
+    return page.locator('[data-testid="stMarkdownContainer"]').filter(has_text="Sum =").last
+
+
+def output_map(page) -> np.ndarray | None:
+    """The output heat map's values as the browser holds them (plotly's base64 `bdata`)."""
+    plot = key(page, "conv_output_chart").locator(".js-plotly-plot")
+    z = plot.evaluate("plot => plot.data && plot.data[0].z")
+    if not z:
+        return None
+    if isinstance(z, list):
+        return np.asarray(z, dtype=np.float64)
+    shape = [int(n) for n in str(z["shape"]).split(",")] if "shape" in z else [-1]
+    return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(shape)
+
+
+def expect_output(page, expected: np.ndarray, timeout_ms: int = 30_000) -> None:
+    """Wait until the output heat map shows `expected` (charts redraw after the rerun)."""
+    for _ in range(timeout_ms // 250):
+        shown = output_map(page)
+        same_shape = shown is not None and shown.shape == expected.shape
+        if same_shape and np.allclose(shown, expected, atol=1e-4):
+            return
+        page.wait_for_timeout(250)
+    raise AssertionError(f"the output heat map is not the expected one:\n{shown}\n{expected}")
+
+
+def test_convolution_preset_and_kernel_edit(open_page, punks):
+    page = open_page("5_Convolution_Lab.py")
+    gray = to_grayscale(punks.images[punks.row(0)])  # punk #0, grayscale: the page's defaults
+    expect_output(page, convolve(gray, PRESETS["Horizontal lines (Keras intro)"]))
+    # Columns: index, "1", "2", "3"; the horizontal-lines preset first.
+    expect(kernel_cells(page)).to_have_text(
+        ["1", "1", "1", "1", "2", "0", "0", "0", "3", "-1", "-1", "-1"]
+    )
+    before = hand_sum(page).inner_text()
+    assert before.count("× 1)") == 3 and before.count("× −1)") == 3
+
+    pick_option(page, "conv_preset", "Identity")
+    settle(page)
+    expect(kernel_cells(page)).to_have_text(
+        ["1", "0", "0", "0", "2", "0", "1", "0", "3", "0", "0", "0"]
+    )
+    expect(hand_sum(page)).to_contain_text(" + ".join(["(0.567 × 0)"] * 4 + ["(0.567 × 1)"]))
+    identity = hand_sum(page).inner_text()
+    assert identity.endswith("= 0.567")  # the identity kernel passes the centre pixel through
+    expect_output(page, gray)
+
+    # The editor is a canvas: click the last column of the first row (the one spot whose place
+    # does not depend on column widths), walk left to column "1" with the keyboard, then type.
+    canvas = page.locator('[data-testid="stDataFrame"] [data-testid="data-grid-canvas"]')
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    row_height = box["height"] / 4  # the header row and three kernel rows, all the same height
+    page.mouse.click(box["x"] + box["width"] - 15, box["y"] + 1.5 * row_height)
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.type("7")
+    expect(page.locator("input.gdg-input")).to_have_value("7")  # the cell's editor opened
+    page.keyboard.press("Enter")
+    expect(hand_sum(page)).to_contain_text("(0.567 × 7) + (0.567 × 0)")
+    settle(page)
+    expect(kernel_cells(page).nth(1)).to_have_text("7")
+    assert hand_sum(page).inner_text().endswith("= 4.539")  # 0.567 × (7 + 1)
+    expect_output(page, convolve(gray, np.array([[7.0, 0, 0], [0, 1, 0], [0, 0, 0]])))
+    assert page.locator('[data-testid="stAlert"]').count() == 0
+    screenshot(page, "5_Convolution_Lab.py")
+
+
+# 6. Sweeps -------------------------------------------------------------------------------------
+
+
+def test_sweeps_shows_study_or_how_to_run_one(open_page):
+    page = open_page("6_Sweeps.py")
+    chart = key(page, "sweep_parallel").locator(".js-plotly-plot")
+    missing = page.locator('[data-testid="stAlert"]').filter(has_text="Nothing to show")
+    expect(chart.or_(missing)).to_be_visible()
+    if chart.count():
+        expect(chart).to_contain_text("Parallel Coordinate Plot")
+        for axis in ("Objective Value", "learning_rate", "dropout", "filters", "blocks"):
+            expect(chart).to_contain_text(axis)  # one vertical axis per hyperparameter
+        assert int(metric_value(page, "Finished trials")) > 0
+    else:
+        expect(missing).to_contain_text("python -m punks_core sweep")
+    screenshot(page, "6_Sweeps.py")
