@@ -27,6 +27,7 @@ print("tensorflow" in sys.modules, "keras" in sys.modules)
         "pages/1_Dataset_Explorer.py",
         "pages/2_Class_Balance.py",
         "pages/5_Convolution_Lab.py",
+        "pages/6_Sweeps.py",
     ],
 )
 def test_page_does_not_import_tensorflow(page):
