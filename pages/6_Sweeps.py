@@ -48,17 +48,29 @@ stats[2].metric("Best val loss", f"{best['val_loss']:.4f}", help=f"trial #{best.
 stats[3].metric(f"Best trial's val {SCORE[task]}", f"{best['val_score']:.1%}")
 st.markdown("\n".join(f"- {line}" for line in reading(study, task)))
 
+
+def dark(figure):
+    # optuna draws on plotly's white template; match the app's dark theme and leave the
+    # (bold) title room at the top.
+    return figure.update_layout(
+        template="plotly_dark",
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        margin=dict(t=70),
+    )
+
+
 coordinates, importances, history = st.tabs(
     ["Parallel coordinates", "Parameter importances", "Optimisation history"]
 )
 with coordinates:
     st.caption("Each line is a finished trial; darker lines reached a lower validation loss.")
-    st.plotly_chart(plot_parallel_coordinate(study), key="sweep_parallel")
+    st.plotly_chart(dark(plot_parallel_coordinate(study)), key="sweep_parallel")
 with importances:
     st.caption("How much of the variation in validation loss each hyperparameter explains.")
-    st.plotly_chart(plot_param_importances(study), key="sweep_importances")
+    st.plotly_chart(dark(plot_param_importances(study)), key="sweep_importances")
 with history:
-    st.plotly_chart(plot_optimization_history(study), key="sweep_history")
+    st.plotly_chart(dark(plot_optimization_history(study)), key="sweep_history")
 
 st.subheader("Trials")
 filters = st.columns(3)

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.browser import (
-    CHROMIUM_FLAGS,
     ROOT,
-    chromium_path,
+    chromium,
     page_url,
     streamlit_server,
     wait_until_idle,
@@ -24,17 +23,8 @@ PAGES = ["app.py", *sorted(p.name for p in (ROOT / "pages").glob("*.py"))]
 
 @pytest.fixture(scope="module")
 def browser():
-    executable = chromium_path()
-    if executable is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed (apt-get install chromium)")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -18,13 +18,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from punks_core.dataset import load_punks
 from punks_core.filters import PRESETS, convolve, to_grayscale
 from punks_core.imaging import composite, grid, zoom
 from tests.browser import (
-    CHROMIUM_FLAGS,
     ROOT,
-    chromium_path,
+    chromium,
     page_url,
     streamlit_server,
     wait_until_idle,
@@ -39,33 +37,20 @@ GAN_RUN = ROOT / "assets" / "gan" / "run.json"
 
 @pytest.fixture(scope="module")
 def browser():
-    executable = chromium_path()
-    if executable is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed (apt-get install chromium)")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import expect as playwright_expect
-    from playwright.sync_api import sync_playwright
+    with chromium() as browser:
+        from playwright.sync_api import expect as playwright_expect
 
-    playwright_expect.set_options(timeout=EXPECT_MS)
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        playwright_expect.set_options(timeout=EXPECT_MS)
+        try:
             yield browser
-            browser.close()
-    finally:
-        playwright_expect.set_options(timeout=5_000)  # Playwright's default, for other modules
+        finally:
+            playwright_expect.set_options(timeout=5_000)  # Playwright's default, for others
 
 
 @pytest.fixture(scope="module")
 def app_url():
     with streamlit_server() as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def punks():
-    return load_punks()
 
 
 @pytest.fixture
