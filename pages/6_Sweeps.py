@@ -17,7 +17,7 @@ SCORE = {"type": "type accuracy", "all": "exact match"}
 st.set_page_config(page_title="Sweeps · Punk Lab", page_icon="📈", layout="wide")
 st.title("📈 Hyperparameter sweeps")
 st.caption(
-    "An optuna study (TPE sampler, Hyperband pruning on validation loss) over the CNN's "
+    "An optuna study (TPE sampler, median pruning on validation loss) over the CNN's "
     "batch size, learning rate, dropout, filters and conv blocks — the write-up's W&B sweep, "
     "offline, on the train and val splits only."
 )

@@ -1,8 +1,8 @@
 """Hyperparameter sweeps of the CNN with optuna: the studies, their storage, and their reading.
 
 The write-up tuned its CNN with a Bayesian sweep on Weights & Biases. Here optuna's TPE sampler
-proposes the same hyperparameters, a Hyperband pruner stops poor trials on their validation
-loss epoch by epoch, and the study lives in a database: SQLite under `assets/sweeps/` by
+proposes the same hyperparameters, a median pruner stops poor trials on their validation
+loss epoch by epoch (from the third epoch on), and the study lives in a database: SQLite under `assets/sweeps/` by
 default, or a PostgreSQL/MySQL URL that workers on several machines share.
 
 Trials train on the train split and are judged on the val split only; the test split is never
@@ -192,13 +192,16 @@ def run_sweep(
         storage=_storage(storage),
         direction="minimize",
         sampler=optuna.samplers.TPESampler(seed=seed),
-        pruner=optuna.pruners.HyperbandPruner(min_resource=1, max_resource=epochs),
+        # Median pruning, not Hyperband: with 30 trials of at most 5 epochs, Hyperband stopped
+        # 22 of 30 early (measured), leaving too few finished trials to read a plot from.
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
         load_if_exists=True,
     )
     study.set_user_attr("task", task)
     study.set_user_attr("objective", "val loss (best epoch); val split 8000-8999")
     study.set_user_attr("train_subset", len(data.train_images))
     study.set_user_attr("max_epochs", epochs)
+    study.set_user_attr("pruner", "median (5 startup trials, from epoch 3)")
     study.optimize(
         lambda trial: objective(trial, task, data, epochs, seed or 0),
         n_trials=trials,
@@ -260,5 +263,5 @@ def reading(study: optuna.Study, task: str) -> list[str]:
     ]
     pruned = int((table["state"] == "PRUNED").sum())
     if pruned:
-        lines.append(f"Hyperband stopped {pruned} of {len(table)} trials early.")
+        lines.append(f"The pruner stopped {pruned} of {len(table)} trials early.")
     return lines
