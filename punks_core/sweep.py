@@ -2,8 +2,9 @@
 
 The write-up tuned its CNN with a Bayesian sweep on Weights & Biases. Here optuna's TPE sampler
 proposes the same hyperparameters, a median pruner stops poor trials on their validation
-loss epoch by epoch (from the third epoch on), and the study lives in a database: SQLite under `assets/sweeps/` by
-default, or a PostgreSQL/MySQL URL that workers on several machines share.
+loss epoch by epoch (from the third epoch on), and the study lives in a database: SQLite
+under `assets/sweeps/` by default, or a PostgreSQL/MySQL URL that workers on several
+machines share.
 
 Trials train on the train split and are judged on the val split only; the test split is never
 read. Keras is imported inside the objective alone, so the Sweeps page reads studies without
