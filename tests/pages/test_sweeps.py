@@ -15,7 +15,7 @@ def test_each_task_shows_plots_reading_and_table(open_page, task):
     assert not app.exception and not app.info
     assert len(app.get("plotly_chart")) == 3
     finished, pruned = int(app.metric[0].value), int(app.metric[1].value)
-    assert finished + pruned >= 30 and finished >= 10
+    assert finished + pruned >= 30 and finished >= 5
     assert any("write-up found" in m.value for m in app.markdown)
     table = app.dataframe[0].value
     assert (table["state"] == "COMPLETE").all() and table["val_loss"].is_monotonic_increasing
