@@ -2,14 +2,16 @@
 
 import optuna
 import streamlit as st
-from optuna.visualization import (
-    plot_optimization_history,
-    plot_parallel_coordinate,
-    plot_param_importances,
-)
+from optuna.visualization import plot_optimization_history, plot_param_importances
 
 from punks_core.errors import PunksError
-from punks_core.sweep import SEARCH_SPACE, load_study, reading, trials_table
+from punks_core.sweep import (
+    SEARCH_SPACE,
+    load_study,
+    parallel_coordinates,
+    reading,
+    trials_table,
+)
 
 TASKS = {"Type (5 classes)": "type", "Type + accessories (92 labels)": "all"}
 SCORE = {"type": "type accuracy", "all": "exact match"}
@@ -64,8 +66,12 @@ coordinates, importances, history = st.tabs(
     ["Parallel coordinates", "Parameter importances", "Optimisation history"]
 )
 with coordinates:
-    st.caption("Each line is a finished trial; darker lines reached a lower validation loss.")
-    st.plotly_chart(dark(plot_parallel_coordinate(study)), key="sweep_parallel")
+    with_pruned = st.toggle("Include pruned trials", value=True, key="sweep_with_pruned")
+    st.caption(
+        "Each line is a trial, coloured by the lowest validation loss it reached (yellow is "
+        "best); a pruned trial's loss is the one it had when the pruner stopped it."
+    )
+    st.plotly_chart(dark(parallel_coordinates(table, with_pruned)), key="sweep_parallel")
 with importances:
     st.caption("How much of the variation in validation loss each hyperparameter explains.")
     st.plotly_chart(dark(plot_param_importances(study)), key="sweep_importances")

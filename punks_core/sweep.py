@@ -242,6 +242,32 @@ def trials_table(study: optuna.Study) -> pd.DataFrame:
     return table.rename(columns={"value": "val_loss"}).set_index("number")
 
 
+def parallel_coordinates(table: pd.DataFrame, include_pruned: bool = True):
+    """A Plotly parallel-coordinates figure of the trials, coloured by validation loss.
+
+    optuna's own plot shows finished trials only; with median pruning most trials stop early,
+    and their best loss before stopping still says which region was poor, so they may be
+    included (marked by the "finished" axis).
+    """
+    import plotly.express as px
+
+    states = ["COMPLETE", "PRUNED"] if include_pruned else ["COMPLETE"]
+    shown = table[table["state"].isin(states) & table["val_loss"].notna()].copy()
+    shown["log10 learning rate"] = np.log10(shown["learning_rate"].astype(float))
+    shown["log2 batch size"] = np.log2(shown["batch_size"].astype(float))
+    shown["log10 val loss"] = np.log10(shown["val_loss"].astype(float))
+    shown["finished"] = (shown["state"] == "COMPLETE").astype(int)
+    dimensions = ["log2 batch size", "log10 learning rate", "dropout", "filters", "blocks"]
+    if include_pruned:
+        dimensions.append("finished")
+    return px.parallel_coordinates(
+        shown,
+        dimensions=[*dimensions, "log10 val loss"],
+        color="log10 val loss",
+        color_continuous_scale="Viridis_r",
+    )
+
+
 def reading(study: optuna.Study, task: str) -> list[str]:
     """What worked, in a few sentences computed from the trials, beside the write-up's finding."""
     table = trials_table(study)

@@ -370,16 +370,16 @@ def test_convolution_preset_and_kernel_edit(open_page, punks):
 # 6. Sweeps -------------------------------------------------------------------------------------
 
 
-def test_sweeps_shows_study_or_how_to_run_one(open_page):
+def test_sweeps_show_the_shipped_studies(open_page):
     page = open_page("6_Sweeps.py")
     chart = key(page, "sweep_parallel").locator(".js-plotly-plot")
-    missing = page.locator('[data-testid="stAlert"]').filter(has_text="Nothing to show")
-    expect(chart.or_(missing)).to_be_visible()
-    if chart.count():
-        expect(chart).to_contain_text("Parallel Coordinate Plot")
-        for axis in ("Objective Value", "learning_rate", "dropout", "filters", "blocks"):
-            expect(chart).to_contain_text(axis)  # one vertical axis per hyperparameter
-        assert int(metric_value(page, "Finished trials")) > 0
-    else:
-        expect(missing).to_contain_text("python -m punks_core sweep")
+    axes = ("log2 batch size", "log10 learning rate", "dropout", "filters", "blocks")
+    for axis in (*axes, "finished", "log10 val loss"):
+        expect(chart).to_contain_text(axis)  # one vertical axis per hyperparameter
+    assert int(metric_value(page, "Finished trials")) > 0
+    expect(page.get_by_text("Best trial's val type accuracy")).to_be_visible()
+    key(page, "sweep_task").get_by_role("button", name="Type + accessories (92 labels)").click()
+    wait_until_idle(page, SLOW_MS)
+    expect(page.get_by_text("Best trial's val exact match")).to_be_visible()
+    expect(key(page, "sweep_parallel").locator(".js-plotly-plot")).to_contain_text("dropout")
     screenshot(page, "6_Sweeps.py")
