@@ -50,13 +50,24 @@ def study_name(task: str) -> str:
     return f"cnn-{task}"
 
 
-def _storage(url: str | None):
+def _storage(url: str | None, attempts: int = 5):
     url = url or DEFAULT_STORAGE
+    options = {}
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         # Several worker processes share one SQLite file: wait for its lock, don't fail.
-        return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
-    return optuna.storages.RDBStorage(url)
+        options["engine_kwargs"] = {"connect_args": {"timeout": 60}}
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.RDBStorage(url, **options)
+        except (IntegrityError, OperationalError):
+            # Workers started together race to create a new database's tables; the loser
+            # finds them made on its next try.
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
 
 
 @dataclass
