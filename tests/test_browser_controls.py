@@ -378,7 +378,7 @@ def test_sweeps_show_the_shipped_studies(open_page):
         expect(chart).to_contain_text(axis)  # one vertical axis per hyperparameter
     assert int(metric_value(page, "Finished trials")) > 0
     expect(page.get_by_text("Best trial's val type accuracy")).to_be_visible()
-    key(page, "sweep_task").get_by_role("button", name="Type + accessories (92 labels)").click()
+    key(page, "sweep_task").get_by_role("radio", name="Type + accessories (92 labels)").click()
     wait_until_idle(page, SLOW_MS)
     expect(page.get_by_text("Best trial's val exact match")).to_be_visible()
     expect(key(page, "sweep_parallel").locator(".js-plotly-plot")).to_contain_text("dropout")
