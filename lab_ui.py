@@ -167,3 +167,11 @@ def cached_generator():
     from punks_core.gan import load_generator  # imports TensorFlow: only when asked
 
     return load_generator()
+
+
+@st.cache_resource(show_spinner="Indexing the 10,000 punks for neighbour search…")
+def real_punks_index(_punks: Punks):
+    """The shipped punks indexed for nearest-neighbour search, built once per server."""
+    from punks_core.gan_quality import RealPunks
+
+    return RealPunks(_punks.images)

@@ -14,7 +14,6 @@ Run: `.venv/bin/python bench/bench_gan.py [--per-type 1000]` (prints Markdown ta
 """
 
 import argparse
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -22,21 +21,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench_classifier import median_seconds  # noqa: E402
+
 from punks_core.classifier import load_classifier  # noqa: E402
 from punks_core.dataset import SPLITS, Punks, load_punks  # noqa: E402
 from punks_core.gan import QualityJudge, latent, load_generator, one_hot  # noqa: E402
-from punks_core.gan_quality import frechet_distance, memorisation  # noqa: E402
+from punks_core.gan_quality import frechet_distance  # noqa: E402
 from punks_core.labels import TYPES  # noqa: E402
-
-
-def median_seconds(function, repeats: int = 7) -> float:
-    function()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -64,7 +55,7 @@ def main() -> None:
 
     samples = generator.decode(latent(len(test.images), 1), one_hot(test.types.to_numpy()))
     fid = frechet_distance(classifier.features(samples), judge.reference_features)
-    copied = memorisation(samples, train.images)
+    copied = judge.train.memorisation(samples)
     print("\n| measure | value |\n|---|---:|")
     print(f"| punk FID, 1,000 generated vs the 1,000 test punks | {fid:.1f} |")
     print(f"| punk FID, 1,000 training punks vs the 1,000 test punks | {judge.real_fid:.1f} |")

@@ -4,9 +4,15 @@ import numpy as np
 import plotly.express as px
 import streamlit as st
 
-from lab_ui import cached_generator, punks_or_stop, show_punk_grid, snapshots_or_stop
+from lab_ui import (
+    cached_generator,
+    punks_or_stop,
+    real_punks_index,
+    show_punk_grid,
+    snapshots_or_stop,
+)
 from punks_core.errors import PunksError
-from punks_core.gan_quality import differing_pixels, nearest_real, snap_to_palette
+from punks_core.gan_quality import differing_pixels, snap_to_palette
 from punks_core.gan_snapshots import punks_png
 from punks_core.labels import TYPES
 
@@ -121,7 +127,7 @@ live_type = options[0].selectbox("Type", TYPES, index=TYPES.index("Female"), key
 seed = options[1].number_input("Seed", 0, 2**32 - 1, 42, key="gan_seed")
 count = options[2].slider("How many", 1, 24, 8, key="gan_count")
 samples = finish(generator.generate(live_type, int(count), int(seed)))
-nearest_rows = nearest_real(samples, punks.images)
+nearest_rows = real_punks_index(punks).nearest(samples)
 nearest, nearest_ids = punks.images[nearest_rows], punks.ids[nearest_rows]
 st.caption("Top: generated. Bottom: the nearest of the 10,000 real punks (pixel distance).")
 show_punk_grid(np.concatenate([samples, nearest]), int(count), 6, "#638596")

@@ -24,15 +24,10 @@ import keras
 import numpy as np
 from keras import layers
 
-from punks_core.classifier import PunkClassifier, load_classifier
+from punks_core.classifier import PunkClassifier, _versions, load_classifier
 from punks_core.dataset import SPLITS, Punks, load_punks
 from punks_core.errors import ModelError
-from punks_core.gan_quality import (
-    frechet_distance,
-    memorisation,
-    to_uint8,
-    to_unit_range,
-)
+from punks_core.gan_quality import RealPunks, frechet_distance, to_uint8, to_unit_range
 from punks_core.gan_snapshots import (
     GAN_DIR,
     GENERATOR_FILE,
@@ -313,7 +308,7 @@ class QualityJudge:
     def __init__(self, classifier: PunkClassifier, train: Punks, reference: Punks, seed: int):
         rng = np.random.default_rng(seed)
         self.classifier = classifier
-        self.train_images = train.images
+        self.train = RealPunks(train.images)
         self.reference_types = reference.types.to_numpy()
         self.reference_features = classifier.features(reference.images)
         train_types = train.types.to_numpy()
@@ -340,14 +335,8 @@ class QualityJudge:
         samples = generator.decode(self.noise[:n], one_hot(self.reference_types))
         row["fid"] = frechet_distance(self.classifier.features(samples), self.reference_features)
         row["real_fid"] = self.real_fid
-        row.update(memorisation(samples, self.train_images))
+        row.update(self.train.memorisation(samples))
         return row
-
-
-def _versions() -> dict:
-    from punks_core.classifier import _versions as versions
-
-    return versions()
 
 
 def train_gan(
@@ -431,6 +420,7 @@ def train_gan(
         callbacks=[Snapshot()],
         verbose=verbose,
     )
+    shares = type_weights(train.types.to_numpy())
     run = {
         "command": command or f"python -m punks_core train-gan --epochs {epochs} --seed {seed}",
         "seed": seed,
@@ -444,7 +434,7 @@ def train_gan(
         "n_train": len(rows),
         "type_counts": train.types.value_counts().to_dict(),
         "type_shares": {
-            t: round(float(type_weights(train.types.to_numpy())[train.types == t].sum()), 4)
+            t: round(float(shares[train.types == t].sum()), 4)
             for t in TYPES
             if (train.types == t).any()
         },

@@ -4,8 +4,6 @@ NumPy only: the GAN's training loop, its benchmark and the gallery page all use 
 page must be able to show nearest neighbours without TensorFlow.
 """
 
-import functools
-
 import numpy as np
 
 from punks_core.imaging import punk_palette
@@ -58,35 +56,60 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     return float(max(distance, 0.0))
 
 
-@functools.lru_cache(maxsize=4)
-def _index(reals_bytes: bytes, n: int) -> tuple[np.ndarray, np.ndarray, frozenset]:
-    reals = np.frombuffer(reals_bytes, np.uint8).reshape(n, PIXELS * 4)
-    flat = reals.astype(np.float32)
-    return flat, (flat**2).sum(1), frozenset(row.tobytes() for row in reals)
+class RealPunks:
+    """Real punks indexed once for nearest-neighbour and exact-copy lookups.
 
-
-def _real_index(reals: np.ndarray) -> tuple[np.ndarray, np.ndarray, frozenset]:
-    reals = np.ascontiguousarray(reals, np.uint8)
-    return _index(reals.tobytes(), len(reals))
-
-
-def nearest_real(samples: np.ndarray, reals: np.ndarray, batch: int = 512) -> np.ndarray:
-    """For each sample, the row of the nearest real punk in RGBA pixel space (Euclidean).
-
-    Args:
-        samples: uint8 RGBA (n, 24, 24, 4).
-        reals: uint8 RGBA (N, 24, 24, 4) to search.
-
-    Returns:
-        int array (n,) of rows of `reals`.
+    Build one per set of reals and keep it (the gallery caches one for the 10,000 punks; the
+    training judge one for its training punks): the index holds a float copy of every pixel.
     """
-    flat, squares, _ = _real_index(reals)
-    samples = np.asarray(samples, np.uint8).reshape(len(samples), -1).astype(np.float32)
-    rows = [
-        (squares - 2 * samples[k : k + batch] @ flat.T).argmin(axis=1)
-        for k in range(0, len(samples), batch)
-    ]
-    return np.concatenate(rows) if rows else np.zeros(0, int)
+
+    def __init__(self, reals: np.ndarray):
+        self.images = np.asarray(reals, np.uint8)
+        rows = self.images.reshape(len(self.images), -1)
+        self._flat = rows.astype(np.float32)
+        self._squares = (self._flat**2).sum(1)
+        self._known = frozenset(row.tobytes() for row in rows)
+
+    def nearest(self, samples: np.ndarray, batch: int = 512) -> np.ndarray:
+        """For each sample, the row of the nearest real punk in RGBA pixel space (Euclidean).
+
+        Args:
+            samples: uint8 RGBA (n, 24, 24, 4).
+
+        Returns:
+            int array (n,) of rows of `images`.
+        """
+        samples = np.asarray(samples, np.uint8).reshape(len(samples), -1).astype(np.float32)
+        rows = [
+            (self._squares - 2 * samples[k : k + batch] @ self._flat.T).argmin(axis=1)
+            for k in range(0, len(samples), batch)
+        ]
+        return np.concatenate(rows) if rows else np.zeros(0, int)
+
+    def memorisation(self, samples: np.ndarray) -> dict:
+        """Does the generator copy real punks?
+
+        Samples are snapped to the punk palette first: raw generator colours are never exactly
+        a palette colour, so without snapping nothing would ever count as a copy.
+
+        Returns:
+            "copies": share of snapped samples identical to a real punk, pixel for pixel;
+            "nearest_pixels": median count of pixels that differ from the nearest real punk.
+        """
+        snapped = snap_to_palette(samples)
+        copies = np.mean(
+            [row.tobytes() in self._known for row in snapped.reshape(len(snapped), -1)]
+        )
+        nearest = self.images[self.nearest(snapped)]
+        return {
+            "copies": float(copies),
+            "nearest_pixels": float(np.median(differing_pixels(snapped, nearest))),
+        }
+
+
+def nearest_real(samples: np.ndarray, reals: np.ndarray) -> np.ndarray:
+    """`RealPunks(reals).nearest(samples)`, for a one-off search."""
+    return RealPunks(reals).nearest(samples)
 
 
 def differing_pixels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -95,20 +118,5 @@ def differing_pixels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def memorisation(samples: np.ndarray, reals: np.ndarray) -> dict:
-    """Does the generator copy real punks?
-
-    Samples are snapped to the punk palette first: raw generator colours are never exactly a
-    palette colour, so without snapping nothing would ever count as a copy.
-
-    Returns:
-        "copies": share of snapped samples identical to a real punk, pixel for pixel;
-        "nearest_pixels": median count of pixels that differ from the nearest real punk.
-    """
-    snapped = snap_to_palette(samples)
-    _, _, known = _real_index(reals)
-    copies = np.mean([row.tobytes() in known for row in snapped.reshape(len(snapped), -1)])
-    nearest = np.asarray(reals)[nearest_real(snapped, reals)]
-    return {
-        "copies": float(copies),
-        "nearest_pixels": float(np.median(differing_pixels(snapped, nearest))),
-    }
+    """`RealPunks(reals).memorisation(samples)`, for a one-off check."""
+    return RealPunks(reals).memorisation(samples)
