@@ -21,7 +21,17 @@ def opensea_fetch(args: argparse.Namespace) -> None:
 
     from punks_core.opensea import API_KEY_ENV, OpenSeaClient, fetch_dataset
 
-    client = OpenSeaClient(os.environ.get(API_KEY_ENV), base_url=args.base_url)
+    def show_wait(message: str, seconds: float) -> None:
+        # On its own line: on a terminal the progress bar is redrawn in place after it.
+        tty = sys.stderr.isatty()
+        print(("\r\x1b[K" if tty else "") + message, file=sys.stderr, flush=True)
+
+    client = OpenSeaClient(
+        os.environ.get(API_KEY_ENV),
+        base_url=args.base_url,
+        max_wait=args.max_wait,
+        on_wait=show_wait,
+    )
     try:
         report = fetch_dataset(
             client, args.out, args.count, save_every=args.save_every, progress=True
@@ -109,6 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fetch.add_argument(
         "--base-url", default="https://api.opensea.io", help="API address (default: OpenSea's)"
+    )
+    fetch.add_argument(
+        "--max-wait",
+        type=float,
+        default=120,
+        help="most seconds to wait for OpenSea in one call when it asks us to slow down "
+        "(429) or fails (5xx); a longer wait is not waited for, the fetch stops (default: 120)",
     )
     fetch.add_argument(
         "--save-every",

@@ -34,3 +34,7 @@ class OpenSeaError(PunksError):
         super().__init__(message)
         self.status = status
         self.headers = dict(headers or {})
+
+
+class FolderInUseError(PunksError):
+    """Another process holds the lock on a folder this one wants to write (a second fetch)."""

@@ -13,9 +13,12 @@ fetches nothing twice.
 """
 
 import base64
+import contextlib
+import itertools
 import json
 import logging
 import math
+import os
 import re
 import sys
 import time
@@ -25,20 +28,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 
 import numpy as np
 import pandas as pd
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import (
-    ConnectTimeoutError,
-    InvalidHeader,
-    MaxRetryError,
-    NewConnectionError,
-    ReadTimeoutError,
-)
-from urllib3.util.retry import Retry
 
 from punks_core.dataset import (
     ATLAS_COLUMNS,
@@ -46,12 +40,14 @@ from punks_core.dataset import (
     LABELS_FILE,
     N_PUNKS,
     PUNK_SIZE,
+    find_punk,
     load_punks,
     write_atlas,
     write_labels,
 )
-from punks_core.errors import InvalidImageError, OpenSeaError
+from punks_core.errors import DatasetError, FolderInUseError, InvalidImageError, OpenSeaError
 from punks_core.labels import ACCESSORIES, LABELS, TYPES, canonical_label
+from punks_core.opensea_transport import OnWait, Transport, snippet
 
 API_URL = "https://api.opensea.io"
 API_KEY_ENV = "OPENSEA_API_KEY"
@@ -59,52 +55,48 @@ COLLECTION_SLUG = "cryptopunks"
 CHAIN = "ethereum"
 CONTRACT = "0xb47e3cd837dDF8e4c57F05d70Ab865de6e193BBB"
 NO_KEY_MESSAGE = f"no API key: get one at https://docs.opensea.io/ and set {API_KEY_ENV}"
-RETRY_STATUSES = (429, 500, 502, 503, 504)
 MAX_PAGE_SIZE = 200
 # A punk image is a few kilobytes; anything far larger is not one, and is not worth downloading.
 MAX_IMAGE_BYTES = 8 * 2**20
+# A page of 200 NFTs is about 150 KB of JSON. The cap also bounds what parsing can cost: 2 MB
+# of `[{},{},...]` parses into about 50 MB of Python objects, the worst case measured.
+MAX_API_BYTES = 2 * 2**20
 JOURNAL_FILE = "opensea-fetch.journal"
+# Held (flock) for the whole of a fetch; kept afterwards, as deleting it would let a third run
+# lock a new file while a second still holds the old one.
+LOCK_FILE = "opensea-fetch.lock"
 
 log = logging.getLogger(__name__)
-
-
-class _CappedRetry(Retry):
-    """urllib3's Retry, with a Retry-After wait that never exceeds `retry_after_max`.
-
-    urllib3 parses both forms of the header (seconds, HTTP date); the cap is applied here again
-    so that it holds whatever urllib3 version is installed, and a header that cannot be parsed
-    falls back to the exponential backoff instead of aborting the call.
-    """
-
-    def parse_retry_after(self, retry_after: str) -> float:
-        try:
-            seconds = super().parse_retry_after(retry_after)
-        except InvalidHeader:
-            return 0.0  # urllib3 then sleeps its own backoff
-        return min(seconds, self.retry_after_max)
 
 
 class OpenSeaClient:
     """A small client for the OpenSea API v2, for the CryptoPunks collection.
 
+    Every request, API call or image download, goes through one `Transport.call` (see
+    `punks_core.opensea_transport`), which bounds it in time and size and retries it.
+
     Args:
         api_key: the OpenSea API key, sent only in the `x-api-key` header. Without one, every
             API call raises `OpenSeaError` before anything is sent.
         base_url: the API's address (a local stand-in in tests).
-        timeout: seconds to wait for a connection and for each read, on every call.
-        max_retries: how many times a call is retried after a connection error, a timeout, a
-            429 or a 5xx answer (GET only), with exponential backoff; a `Retry-After` header
-            (seconds or an HTTP date) is honoured, capped at `retry_after_max` seconds.
-        session: a `requests.Session` to use as is (its adapters then decide about retries);
-            by default the client builds its own, with the retrying adapter mounted.
+        timeout: the most seconds one attempt may take in all: connecting, the headers and the
+            whole body (a server sending one byte a second fails after `timeout` seconds).
+        max_retries: how many times a call is retried after a connection failure, a timeout, a
+            cut-off answer, a 429 or a 5xx, with exponential backoff, or as long as a
+            `Retry-After` header (seconds or an HTTP date) says.
+        session: a `requests.Session` whose settings (proxies, certificates) to use; the client
+            mounts its own adapter on it.
+        max_wait: the most seconds one call spends waiting between attempts, in total. A
+            `Retry-After` beyond what is left is not waited for: the call fails at once and
+            says how long OpenSea asked for. So one call ends within `call_deadline` seconds.
+        on_wait: a hook called with `(message, seconds)` before each wait, e.g. "OpenSea asked
+            us to wait 30 s (rate limit); waiting…", for the CLI to print or the app to show.
 
     Class attributes (read by the constructor, so tests can make them small):
-        retry_after_max: the longest wait, in seconds, that a `Retry-After` header can impose.
-        backoff_factor: the backoff between retries without `Retry-After` is
-            `backoff_factor * 2 ** (retry - 1)` seconds (none before the first retry).
+        backoff_factor: the wait before retry k without `Retry-After` is
+            `backoff_factor * 2 ** (k - 1)` seconds.
     """
 
-    retry_after_max: float = 60.0
     backoff_factor: float = 0.5
 
     def __init__(
@@ -115,6 +107,8 @@ class OpenSeaClient:
         timeout: float = 10,
         max_retries: int = 5,
         session: requests.Session | None = None,
+        max_wait: float = 60,
+        on_wait: OnWait | None = None,
     ) -> None:
         key = (api_key or "").strip() or None
         if key is not None and not re.fullmatch(r"[\x21-\x7e]+", key):
@@ -122,34 +116,56 @@ class OpenSeaClient:
                 f"the API key contains spaces or unusual characters; check {API_KEY_ENV}"
             )
         self._api_key = key
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-        self.max_retries = max_retries
-        if session is None:
-            retry = _CappedRetry(
-                total=max_retries,
-                backoff_factor=self.backoff_factor,
-                status_forcelist=RETRY_STATUSES,
-                allowed_methods=frozenset({"GET"}),
-                respect_retry_after_header=True,
-                retry_after_max=self.retry_after_max,
-                # The last answer comes back as it is, so its status, headers and message can
-                # be reported instead of urllib3's bare "too many 503 error responses".
-                raise_on_status=False,
-            )
-            session = requests.Session()
-            adapter = HTTPAdapter(max_retries=retry)
-            session.mount("https://", adapter)
-            session.mount("http://", adapter)
-        self.session = session
+        # The key as it may come back: as sent, and percent-encoded (a Location, a query).
+        self._key_forms = sorted({key, quote(key, safe=""), quote_plus(key)}) if key else []
+        self._api_url = base_url.rstrip("/")
+        self.base_url = self.redact(self._api_url)  # for messages and repr
+        self._transport = Transport(
+            timeout=timeout,
+            max_retries=max_retries,
+            max_wait=max_wait,
+            backoff_factor=self.backoff_factor,
+            redact=self.redact,
+            on_wait=on_wait,
+            session=session,
+            key_advice=f" — set {API_KEY_ENV} to a valid key",
+        )
+        self.session = self._transport.session
 
     @property
     def has_key(self) -> bool:
         return self._api_key is not None
 
+    @property
+    def timeout(self) -> float:
+        return self._transport.timeout
+
+    @property
+    def max_retries(self) -> int:
+        return self._transport.max_retries
+
+    @property
+    def call_deadline(self) -> float:
+        """The most seconds one call can take: every attempt's deadline plus `max_wait`."""
+        return self._transport.call_deadline
+
+    @property
+    def on_wait(self) -> OnWait | None:
+        return self._transport.on_wait
+
+    @on_wait.setter
+    def on_wait(self, hook: OnWait | None) -> None:
+        self._transport.on_wait = hook
+
     def __repr__(self) -> str:
         key = "set" if self._api_key else "not set"
         return f"OpenSeaClient(base_url={self.base_url!r}, api key {key})"
+
+    def redact(self, text: str) -> str:
+        """`text` with the API key (as sent or percent-encoded) replaced by `***`."""
+        for form in self._key_forms:
+            text = text.replace(form, "***")
+        return text
 
     # --- transport ----------------------------------------------------------------------------
 
@@ -159,101 +175,28 @@ class OpenSeaClient:
             raise OpenSeaError(NO_KEY_MESSAGE)
         headers = {"x-api-key": self._api_key, "accept": "application/json"}
         log.debug("GET %s %s", path, params or "")
+        answer = self._transport.call(
+            self._api_url + path,
+            what="OpenSea",
+            max_bytes=MAX_API_BYTES,
+            headers=headers,
+            params=params,
+        )
         try:
-            # Redirects are not followed: requests would forward x-api-key to any host.
-            response = self.session.get(
-                self.base_url + path,
-                params=params,
-                headers=headers,
-                timeout=self.timeout,
-                allow_redirects=False,
-            )
-        except requests.RequestException as error:
-            raise self._network_error(error, "OpenSea") from None
-        if response.status_code >= 300:
-            raise self._http_error(response)
-        try:
-            return json.loads(response.content)
+            return json.loads(answer.body)
         except (ValueError, RecursionError):
+            text = answer.body.decode("utf-8", "replace")
             raise OpenSeaError(
-                f"OpenSea sent an answer that is not valid JSON (HTTP {response.status_code}, "
-                f"{response.headers.get('content-type', 'no content type')}): "
-                f"{self._snippet(response.text)!r}; try again later",
-                headers=response.headers,
+                f"OpenSea sent an answer that is not valid JSON (HTTP {answer.status}, "
+                f"{answer.headers.get('content-type', 'no content type')}): "
+                f"{snippet(self.redact(text))!r}; try again later",
+                headers={k: self.redact(v) for k, v in answer.headers.items()},
             ) from None
-
-    def _redact(self, text: str) -> str:
-        return text.replace(self._api_key, "***") if self._api_key else text
-
-    def _snippet(self, text: str, length: int = 200) -> str:
-        text = " ".join(self._redact(text).split())
-        return text if len(text) <= length else text[: length - 1] + "…"
-
-    def _server_message(self, response: requests.Response) -> str:
-        """The message in an error body: `{"errors": [...]}`, `{"detail": ...}`, or its text."""
-        try:
-            body = json.loads(response.content)
-        except (ValueError, RecursionError):
-            return self._snippet(response.text)
-        if isinstance(body, dict):
-            if isinstance(body.get("errors"), list) and body["errors"]:
-                return self._snippet("; ".join(str(item) for item in body["errors"]))
-            for name in ("detail", "message", "error", "errors"):
-                if body.get(name):
-                    return self._snippet(str(body[name]))
-        return self._snippet(response.text)
-
-    def _http_error(self, response: requests.Response, what: str = "OpenSea") -> OpenSeaError:
-        status = response.status_code
-        message = self._server_message(response) or response.reason or "no message"
-        retried = f" after {self.max_retries} retries" if self.max_retries else ""
-        if status in (401, 403):
-            text = (
-                f"{what} rejected the API key ({status}): {message} — set {API_KEY_ENV} to a "
-                "valid key"
-            )
-        elif status == 404:
-            text = f"{what} has nothing at {urlsplit(response.url).path} (404): {message}"
-        elif status == 429:
-            text = (
-                f"{what} is limiting the request rate (429) and still was{retried}: {message} "
-                "— wait a minute and try again"
-            )
-        elif status >= 500:
-            text = f"{what} had a server error ({status}){retried}: {message} — try again later"
-        elif 300 <= status < 400:
-            text = (
-                f"{what} redirected the call ({status}) to {response.headers.get('location')!r}; "
-                "not followed, so that the API key goes nowhere else — check --base-url"
-            )
-        else:
-            text = f"{what} refused the call ({status}): {message}"
-        return OpenSeaError(text, status=status, headers=response.headers)
-
-    def _network_error(self, error: requests.RequestException, what: str) -> OpenSeaError:
-        reason: object = error
-        if error.args and isinstance(error.args[0], MaxRetryError):
-            reason = error.args[0].reason
-        retried = f" (tried {self.max_retries + 1} times)" if self.max_retries else ""
-        # urllib3's NewConnectionError (refused, no route, DNS) subclasses ConnectTimeoutError.
-        timed_out = isinstance(error, requests.Timeout) or isinstance(
-            reason, ReadTimeoutError | ConnectTimeoutError | TimeoutError
-        )
-        if timed_out and not isinstance(reason, NewConnectionError):
-            return OpenSeaError(
-                f"{what} did not answer within {self.timeout:g} s{retried} — check your "
-                "connection or try again later"
-            )
-        where = self.base_url if what == "OpenSea" else "the image's address"
-        return OpenSeaError(
-            f"could not reach {what} at {where}{retried}: {self._snippet(str(reason), 300)} — "
-            "check your connection"
-        )
 
     # --- API calls ----------------------------------------------------------------------------
 
     def iter_collection_nfts(
-        self, slug: str = COLLECTION_SLUG, limit: int = MAX_PAGE_SIZE
+        self, slug: str = COLLECTION_SLUG, limit: int = MAX_PAGE_SIZE, max_pages: int | None = None
     ) -> Iterator[dict]:
         """Yield every NFT of a collection, page by page, in OpenSea's listing order.
 
@@ -263,17 +206,21 @@ class OpenSeaClient:
         Args:
             slug: the collection's OpenSea slug.
             limit: NFTs per page, 1 to 200.
+            max_pages: the most pages to ask for; by default twice as many as 10,000 punks
+                need, plus 10, so that a listing that never ends stops with an error.
 
         Raises:
-            OpenSeaError: a call failed, a page is not `{"nfts": [...]}`, or OpenSea sent the
-                same `next` cursor twice (which would otherwise loop forever).
+            OpenSeaError: a call failed, a page is not `{"nfts": [...]}`, OpenSea sent the
+                same `next` cursor twice, or more than `max_pages` pages.
         """
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}, not {limit}")
+        if max_pages is None:
+            max_pages = 2 * math.ceil(N_PUNKS / limit) + 10
         path = f"/api/v2/collection/{quote(slug, safe='')}/nfts"
         cursor: str | None = None
         seen: set[str] = set()
-        while True:
+        for page_number in itertools.count(1):
             params: dict[str, Any] = {"limit": limit}
             if cursor:
                 params["next"] = cursor
@@ -290,8 +237,14 @@ class OpenSeaClient:
                 return
             if not isinstance(cursor, str) or cursor in seen:
                 raise OpenSeaError(
-                    f"OpenSea sent the page cursor {self._snippet(str(cursor), 40)!r} twice; "
-                    "stopped so that the listing does not loop forever"
+                    f"OpenSea sent the page cursor {snippet(self.redact(str(cursor)), 40)!r} "
+                    "twice; stopped so that the listing does not loop forever"
+                )
+            if page_number >= max_pages:
+                raise OpenSeaError(
+                    f"OpenSea's listing of {slug!r} did not end after {max_pages} pages of up "
+                    f"to {limit} NFTs (more than a collection of {N_PUNKS:,} needs); stopped so "
+                    "that it does not go on forever — try again later"
                 )
             seen.add(cursor)
 
@@ -344,35 +297,26 @@ class OpenSeaClient:
         return sales[0] if sales else None
 
     def download_image(self, url: str) -> bytes:
-        """Download an NFT image with the client's session and timeout, without the API key.
+        """Download an NFT image, without the API key, within the client's deadline.
+
+        Redirects are followed (up to 5), each hop within the same deadline.
 
         Raises:
-            OpenSeaError: the address is not http(s), the download failed, or the file is larger
-                than `MAX_IMAGE_BYTES`.
+            OpenSeaError: the address is not http(s) or holds the API key, the download failed,
+                or the file is larger than `MAX_IMAGE_BYTES`.
         """
+        shown = self.redact(str(url))[:80]
         if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
-            raise OpenSeaError(f"the image address {str(url)[:80]!r} is not an http(s) address")
-        try:
-            with self.session.get(url, timeout=self.timeout, stream=True) as response:
-                if response.status_code >= 300:
-                    raise OpenSeaError(
-                        f"the image server answered {response.status_code} for {url[:80]}: "
-                        f"{self._server_message(response) or response.reason}",
-                        status=response.status_code,
-                        headers=response.headers,
-                    )
-                data = bytearray()
-                for chunk in response.iter_content(64 * 1024):
-                    data += chunk
-                    if len(data) > MAX_IMAGE_BYTES:
-                        raise OpenSeaError(
-                            f"the image at {url[:80]} is larger than "
-                            f"{MAX_IMAGE_BYTES // 2**20} MB; it is not a punk image",
-                            status=response.status_code,
-                        )
-                return bytes(data)
-        except requests.RequestException as error:
-            raise self._network_error(error, "the image server") from None
+            raise OpenSeaError(f"the image address {shown!r} is not an http(s) address")
+        if self.redact(url) != url:
+            raise OpenSeaError(
+                f"the image address {shown!r} holds the API key; not fetched, so that the key "
+                "goes nowhere else"
+            )
+        answer = self._transport.call(
+            url, what="the image server", max_bytes=MAX_IMAGE_BYTES, follow_redirects=True
+        )
+        return answer.body
 
 
 def _segment(identifier: int | str) -> str:
@@ -531,7 +475,17 @@ def nft_summary(client: OpenSeaClient, identifier: int | str) -> dict[str, Any]:
         )
     except OpenSeaError as error:
         summary["warnings"].append(f"last sale unknown: {error}")
-    return summary
+    return _redact_all(client, summary)  # a server could echo the key in any field
+
+
+def _redact_all(client: OpenSeaClient, value: Any) -> Any:
+    if isinstance(value, str):
+        return client.redact(value)
+    if isinstance(value, list):
+        return [_redact_all(client, item) for item in value]
+    if isinstance(value, dict):
+        return {name: _redact_all(client, item) for name, item in value.items()}
+    return value
 
 
 # --- the dataset builder ------------------------------------------------------------------------
@@ -548,6 +502,7 @@ class FetchReport:
         skipped: id -> why, for punks not saved (retried by the next run).
         not_listed: how many wanted ids the collection listing did not contain.
         unknown_traits: trait -> how many punks had it, for traits matching no label.
+        not_original: ids saved whose image matches none of the 10,000 original punks.
     """
 
     out: Path
@@ -556,6 +511,7 @@ class FetchReport:
     skipped: dict[int, str] = field(default_factory=dict)
     not_listed: int = 0
     unknown_traits: Counter = field(default_factory=Counter)
+    not_original: list[int] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -576,6 +532,12 @@ class FetchReport:
         if self.unknown_traits:
             known = ", ".join(f"{t!r} x{n}" for t, n in self.unknown_traits.most_common(10))
             lines.append(f"traits that match no label (not written): {known}")
+        if self.not_original:
+            ids = ", ".join(f"#{k}" for k in sorted(self.not_original)[:20])
+            lines.append(
+                f"{len(self.not_original)} saved images match none of the 10,000 original punks "
+                f"(saved as OpenSea serves them): {ids}"
+            )
         return "\n".join(lines)
 
 
@@ -740,10 +702,65 @@ def fetch_dataset(
         OpenSeaError: an API call failed in a way that stops the run (no key, rejected key,
             rate limit or server errors after all retries, network). What was fetched is saved.
         DatasetError: `out` holds files that are not a dataset.
+        FolderInUseError: another fetch is writing to `out` (it holds `out/opensea-fetch.lock`).
     """
     if not client.has_key:
         raise OpenSeaError(NO_KEY_MESSAGE)  # before touching `out` or printing a progress bar
     out = Path(out)
+    with _exclusive(out):
+        return _fetch_into(client, out, count, slug, save_every, progress)
+
+
+@contextlib.contextmanager
+def _exclusive(out: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the folder `out` for one fetch; refuse at once if taken.
+
+    Two fetches into one folder would each rewrite the atlas and labels from their own memory,
+    and the last one to save would drop the other's punks. The lock is released when the file is
+    closed, also when the process is killed.
+    """
+    if out.exists() and not out.is_dir():
+        raise DatasetError(f"{out} is a file, not a folder: choose another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / LOCK_FILE).open("a+") as handle:
+        try:
+            _lock(handle.fileno())
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip()
+            who = f" (process {holder})" if holder.isdigit() else ""
+            raise FolderInUseError(
+                f"another opensea-fetch{who} is writing to {out}; wait for it to finish (it "
+                "resumes where it is, so nothing is lost) or fetch into another folder"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
+
+
+def _lock(fd: int) -> None:
+    """Lock the open file `fd` exclusively without waiting; OSError when another holds it."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    else:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _original_id(image: np.ndarray, claimed: int) -> int | None:
+    """Which of the 10,000 original punks `image` is (`claimed` first: the usual answer)."""
+    originals = load_punks()
+    if np.array_equal(originals.images[originals.row(claimed)], image):
+        return claimed
+    return find_punk(originals, image)
+
+
+def _fetch_into(client, out, count, slug, save_every, progress) -> FetchReport:
     wanted = range(N_PUNKS if count is None else min(count, N_PUNKS))
     store = _Store(out)
     report = FetchReport(out, had=sum(1 for k in store.labels if k in wanted))
@@ -764,7 +781,7 @@ def fetch_dataset(
             nft = {**nft, **client.get_nft(punk_id)}
             traits = nft.get("traits")
         labels, unknown = traits_to_labels(traits)
-        report.unknown_traits.update(unknown)
+        report.unknown_traits.update(client.redact(trait) for trait in unknown)
         types = [name for name in TYPES if labels[name]]
         if len(types) != 1:
             report.skipped[punk_id] = f"its traits name {len(types)} types, not one"
@@ -780,8 +797,16 @@ def fetch_dataset(
         except (OpenSeaError, InvalidImageError) as error:
             if isinstance(error, OpenSeaError) and error.status == 429:
                 raise  # still rate-limited after every retry: going on would only hammer it
-            report.skipped[punk_id] = f"image {str(url)[:80]}: {error}"
+            report.skipped[punk_id] = f"image {client.redact(str(url))[:80]}: {error}"
             return
+        original = _original_id(image, punk_id)
+        if original is not None and original != punk_id:
+            report.skipped[punk_id] = (
+                f"OpenSea's image for #{punk_id} is punk #{original}: not saved"
+            )
+            return
+        if original is None:
+            report.not_original.append(punk_id)
         store.add(punk_id, image, labels)
         report.fetched.append(punk_id)
         if store.unsaved >= save_every:

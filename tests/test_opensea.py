@@ -57,8 +57,10 @@ SCALE = 10
 class FastClient(OpenSeaClient):
     """Tiny waits, so retries cost milliseconds unless a test asks for Retry-After."""
 
-    retry_after_max = 3.0
     backoff_factor = 0.001
+
+    def __init__(self, *args, max_wait: float = 3.0, **options) -> None:
+        super().__init__(*args, max_wait=max_wait, **options)
 
 
 def encode_punk(image: np.ndarray) -> bytes:
@@ -304,14 +306,25 @@ def test_429_waits_as_long_as_retry_after_says(fake, retry_after):
     assert len(fake.api_requests()) == 2
 
 
-def test_retry_after_is_capped(fake):
-    class Impatient(FastClient):
-        retry_after_max = 0.2
-
-    fake.script = [(429, {"Retry-After": "3600"}, b"{}"), (503, {"Retry-After": "junk"}, b"{}")]
+def test_a_far_retry_after_fails_at_once_and_says_how_long(fake):
+    fake.script = [(429, {"Retry-After": "3600"}, b"{}")]
+    waits = []
+    client = client_for(fake, max_wait=0.2, on_wait=lambda *wait: waits.append(wait))
     start = time.monotonic()
-    Impatient(KEY, base_url=fake.url).get_nft(2)
-    assert time.monotonic() - start < 3
+    with pytest.raises(OpenSeaError) as caught:
+        client.get_nft(2)
+    assert time.monotonic() - start < 1
+    assert caught.value.status == 429
+    assert str(caught.value) == (
+        "OpenSea asked us to wait 60 minutes (rate limit), longer than the 0.2 s this call may "
+        "still wait (tried once) — try again in 60 minutes"
+    )
+    assert waits == [] and len(fake.api_requests()) == 1
+
+
+def test_a_junk_retry_after_falls_back_to_the_backoff(fake):
+    fake.script = [(503, {"Retry-After": "junk"}, b"{}")]
+    assert client_for(fake).get_nft(2)["identifier"] == "2"
 
 
 def test_server_errors_are_retried_then_succeed(fake):
@@ -326,13 +339,17 @@ def test_exhausted_retries_report_the_last_status(fake):
         client_for(fake, max_retries=2).get_nft(4)
     assert caught.value.status == 503
     assert caught.value.headers["X-Trace"] == "t1"
-    assert "server error (503) after 2 retries: maintenance" in str(caught.value)
+    assert str(caught.value) == (
+        "OpenSea answered 503, a server error (tried 3 times): maintenance — try again later"
+    )
     assert len(fake.api_requests()) == 3
 
 
 def test_exhausted_429_says_to_wait(fake):
     fake.script = [(429, {}, b'{"errors": ["Request was throttled."]}')] * 2
-    with pytest.raises(OpenSeaError, match=r"\(429\).*throttled.*wait") as caught:
+    with pytest.raises(
+        OpenSeaError, match=r"answered 429, too many requests \(tried 2 times\).*throttled.*wait"
+    ) as caught:
         client_for(fake, max_retries=1).get_nft(4)
     assert caught.value.status == 429
 
