@@ -3,17 +3,129 @@
 The library (`punks_core`) knows nothing of Streamlit; this module is the only glue.
 """
 
+import base64
+import io
 import os
+
+# Before anything imports TensorFlow (lazily, in the loaders below): on a machine without a
+# GPU it logs a "failed call to cuInit" error and start-up chatter that alarm people; real
+# failures still raise in Python.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import streamlit as st
+from PIL import Image
 from streamlit.errors import StreamlitSecretNotFoundError
 
 from punks_core.dataset import Punks, load_punks, rarity
 from punks_core.errors import DatasetError, PunksError
 from punks_core.imaging import composite, grid, zoom
 from punks_core.labels import ACCESSORIES
+
+ROOT = Path(__file__).resolve().parent
+APP_NAME = "Punk Lab"
+APP_ICON = "🟦"
+
+
+@dataclass(frozen=True)
+class LabPage:
+    """One page of the lab: the one title and icon used in the sidebar, its card and its tab."""
+
+    file: str
+    title: str
+    icon: str
+    blurb: str
+    section: str
+    url: str
+
+    def exists(self) -> bool:
+        return (ROOT / self.file).exists()
+
+
+HOME = LabPage("pages/0_Home.py", "Home", APP_ICON, "", "", "")
+LAB_PAGES = (
+    LabPage("pages/1_Dataset_Explorer.py", "Dataset Explorer", "🔎",
+            "Filter the 10,000 punks by type and accessories, sort by rarity, open one, "
+            "export a CSV.", "Data", "Dataset_Explorer"),
+    LabPage("pages/2_Class_Balance.py", "Class Balance & Baselines", "⚖️",
+            "Why a model that learns nothing scores 96 % per label — and what a real one must "
+            "beat.", "Data", "Class_Balance"),
+    LabPage("pages/3_Live_Classifier.py", "Live Classifier", "🧠",
+            "Upload a punk and see a CNN name its type and accessories, and which pixels it "
+            "used.", "Models", "Live_Classifier"),
+    LabPage("pages/4_GAN_Gallery.py", "GAN Gallery", "🎨",
+            "Slide through a GAN's training epoch by epoch and generate new punks.",
+            "Models", "GAN_Gallery"),
+    LabPage("pages/6_Sweeps.py", "Hyperparameter Sweeps", "📈",
+            "What an optuna search over learning rate, batch size, filters and dropout found.",
+            "Models", "Sweeps"),
+    LabPage("pages/5_Convolution_Lab.py", "Convolution Lab", "🧮",
+            "Hand-made 3x3 filters on punks and any image, with the arithmetic of every pixel.",
+            "Lab", "Convolution_Lab"),
+    LabPage("pages/7_Punk_Builder.py", "Punk Builder", "🧱",
+            "Paint a punk from its layers — base and accessories — and watch the CNN read it.",
+            "Lab", "Punk_Builder"),
+)  # fmt: skip
+
+
+_navigation_built = False
+
+
+def navigation():
+    """The app's `st.navigation`: Home first, then the present pages by section."""
+    global _navigation_built
+    sections: dict[str, list] = {
+        "": [st.Page(HOME.file, title=HOME.title, icon="🏠", default=True)]
+    }
+    for page in lab_pages():
+        sections.setdefault(page.section, []).append(
+            st.Page(page.file, title=page.title, icon=page.icon, url_path=page.url)
+        )
+    pages = st.navigation(sections)
+    _navigation_built = True
+    return pages
+
+
+def _old_multipage_mode() -> bool:
+    # Streamlit keeps this flag (pinned version, see requirements.lock) until a script calls
+    # st.navigation; AppTest runs of a single page file never set it.
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:
+        return False
+    return bool(getattr(PagesManager, "uses_pages_directory", False))
+
+
+def lab_pages() -> list[LabPage]:
+    """The pages of `LAB_PAGES` whose file is present, in reading order."""
+    return [page for page in LAB_PAGES if page.exists()]
+
+
+def page_header(script: str) -> LabPage:
+    """Tab title, layout and the page's one `st.title`, all from `LAB_PAGES`.
+
+    Args:
+        script: the page's `__file__`.
+    """
+    if not _navigation_built and _old_multipage_mode():
+        # Streamlit runs a `pages/` file on its own (its old multipage mode, "app" first in
+        # the sidebar) for sessions that open a page's URL before any session of this server
+        # has run app.py. Declaring the navigation once switches the server to it for good;
+        # the rerun then draws this page inside it.
+        navigation()
+        st.rerun()
+    name = Path(script).name
+    page = next((p for p in (HOME, *LAB_PAGES) if Path(p.file).name == name), None)
+    if page is None:
+        raise ValueError(f"{name} is not registered in lab_ui.LAB_PAGES.")
+    tab = APP_NAME if page is HOME else f"{page.title} · {APP_NAME}"
+    st.set_page_config(page_title=tab, page_icon=page.icon, layout="wide")
+    st.title(f"{page.icon} {APP_NAME if page is HOME else page.title}")
+    return page
+
 
 OPENSEA_KEY_NAME = "OPENSEA_API_KEY"
 OPENSEA_PUNK_URL = (
@@ -64,14 +176,63 @@ def show_pixelated(image: np.ndarray, width: int | str = "content", caption: str
     st.image(image, width=width, caption=caption)
 
 
-def show_punk_grid(images: np.ndarray, columns: int, scale: int, background: str | None) -> None:
-    """All `images` as one pixel-perfect picture, `scale` screen pixels per punk pixel."""
+def png_data_url(picture: np.ndarray) -> str:
+    """An RGB(A) uint8 array as a `data:` URL, for pictures drawn with HTML."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(picture)).save(buffer, format="PNG", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def exact_img(picture: np.ndarray, scale: int, alt: str) -> str:
+    """An <img> drawing each pixel of `picture` as exactly `scale` x `scale` CSS pixels.
+
+    `st.image` shrinks a picture wider than its column, so zoom levels above the column's
+    width would all look the same and pixels come out uneven; this never rescales.
+    """
+    height, width = picture.shape[:2]
+    return (
+        f'<img src="{png_data_url(picture)}" alt="{alt}" width="{width * scale}" '
+        f'height="{height * scale}" data-scale="{scale}" style="image-rendering: pixelated; '
+        'max-width: none; display: block">'
+    )
+
+
+def show_punk_grid(
+    images: np.ndarray, columns: int, scale: int, background: str | None, alt: str = "punks"
+) -> None:
+    """All `images` as one picture, `scale` CSS pixels per punk pixel, scrolled if too wide."""
     picture = grid(images, columns, background=background, gap=1)
-    show_pixelated(picture, width=picture.shape[1] * scale)
+    st.html(
+        f'<div class="punk-grid" style="overflow-x: auto">{exact_img(picture, scale, alt)}</div>'
+    )
+
+
+def show_labelled_rows(rows: list[tuple[str, np.ndarray]], scale: int, background: str) -> None:
+    """One row of punks per label, the label on its left: e.g. a GAN grid, a row per type."""
+    label_style = "align-self: center; font-weight: 600; padding-right: 0.75rem"
+    cells = "".join(
+        f'<div style="{label_style}">{label}</div><div>'
+        + exact_img(grid(images, len(images), background=background, gap=1), scale, label)
+        + "</div>"
+        for label, images in rows
+    )
+    st.html(
+        '<div class="punk-rows" style="overflow-x: auto; display: grid; '
+        f'grid-template-columns: max-content max-content; row-gap: 4px">{cells}</div>'
+    )
 
 
 def show_punk(image: np.ndarray, scale: int = 10, background: str | None = "#638596") -> None:
     show_pixelated(zoom(composite(image[None], background)[0], scale))
+
+
+def plain_numbers(figure, *axes: str):
+    """No SI prefixes ("1μ", "10f") on a Plotly figure's axes and colour bar: learners read
+    plain numbers or powers of ten."""
+    for axis in axes or ("xaxis", "yaxis"):
+        figure.update_layout({axis: {"exponentformat": "power"}})
+    figure.update_coloraxes(colorbar_exponentformat="power")
+    return figure
 
 
 @st.cache_resource(show_spinner="Loading the classifier (TensorFlow starts once)…")

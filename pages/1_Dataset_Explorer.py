@@ -1,10 +1,12 @@
 """Dataset Explorer: filter, sort and browse the 10,000 punks; open one; export the selection."""
 
-import plotly.express as px
+import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 
 from lab_ui import (
     OPENSEA_PUNK_URL,
+    page_header,
     punk_table,
     punks_or_stop,
     show_opensea,
@@ -16,13 +18,48 @@ from punks_core.dataset import BACKGROUND_HEX, N_PUNKS, PunkFilter, filter_mask
 from punks_core.labels import ACCESSORIES, TYPES
 
 BACKGROUNDS = {"Punk blue": BACKGROUND_HEX, "White": "#ffffff", "Transparent": None}
+GRID_WIDTH = 940  # CSS pixels: the main column of a 1400-pixel-wide window beside the sidebar
 SORTS = {
     "Id": ("id", True),
     "Rarest first": ("rarity rank", True),
     "Commonest first": ("rarity rank", False),
 }
 
-st.set_page_config(page_title="Dataset Explorer · Punk Lab", page_icon="🔎", layout="wide")
+
+def forget_typed_id() -> None:
+    # Choosing a punk of the page is the newer wish: it must win over an id typed before.
+    st.session_state.explorer_goto = None
+
+
+def cooccurrence_figure(together) -> go.Figure:
+    """All 87 accessories labelled; the diagonal (each accessory alone) left out, since its
+    counts are up to 100x the pairs' and would leave every pair the same dark colour."""
+    counts = np.array(together, dtype=float)  # a copy: the diagonal is blanked below
+    np.fill_diagonal(counts, np.nan)
+    shown = np.where(counts > 0, np.log10(np.where(counts > 0, counts, 1)), np.nan)
+    top = max(1, int(np.ceil(np.nanmax(shown)))) if np.isfinite(shown).any() else 1
+    ticks = list(range(top + 1))
+    names = list(together.columns)
+    figure = go.Figure(
+        go.Heatmap(
+            z=shown, x=names, y=names, customdata=counts, zmin=0, zmax=top,
+            colorscale="Viridis", hoverongaps=False,
+            hovertemplate="%{y} + %{x}: %{customdata:,.0f} punks<extra></extra>",
+            colorbar={"title": "punks", "tickvals": ticks,
+                      "ticktext": [f"{10**t:,}" for t in ticks]},
+        )
+    )  # fmt: skip
+    axis = {"tickmode": "array", "tickvals": names, "tickfont": {"size": 9}, "showgrid": False}
+    figure.update_layout(
+        height=1250, xaxis={**axis, "tickangle": -60, "side": "top"},
+        yaxis={**axis, "autorange": "reversed", "scaleanchor": "x"},
+        margin={"l": 10, "r": 10, "t": 150, "b": 10},
+        title="Punks wearing both accessories",
+    )  # fmt: skip
+    return figure
+
+
+page_header(__file__)
 punks = punks_or_stop()
 table = punk_table(punks)
 
@@ -38,10 +75,13 @@ with st.sidebar:
     )
     sort_by = st.selectbox("Sort by", list(SORTS), key="explorer_sort")
     page_size = st.select_slider("Punks per page", [100, 250, 500, 1000], 250, key="explorer_size")
-    scale = st.slider("Zoom", 1, 8, 2, key="explorer_zoom")
+    scale = st.slider(
+        "Zoom", 1, 8, 2, key="explorer_zoom", format="%dx",
+        help="Each punk pixel is drawn as zoom x zoom screen pixels; scroll sideways when the "
+        "grid is wider than the page.",
+    )  # fmt: skip
     background = st.selectbox("Background", list(BACKGROUNDS), key="explorer_background")
 
-st.title("🔎 Dataset Explorer")
 matches = table[filter_mask(punks, query)]
 column, ascending = SORTS[sort_by]
 matches = (
@@ -57,9 +97,14 @@ page = st.number_input("Page", 1, pages, 1, key="explorer_page") if pages > 1 el
 shown = matches.iloc[(page - 1) * page_size : page * page_size]
 grid_tab, table_tab, heatmap_tab = st.tabs(["Grid", "Table", "Accessory co-occurrence"])
 with grid_tab:
-    show_punk_grid(punks.images[shown.index], 25, scale, BACKGROUNDS[background])
+    # Exact zoom: fewer punks a row as the zoom grows, so a laptop's column holds a row.
+    per_row = max(1, GRID_WIDTH // (25 * scale))
+    show_punk_grid(
+        punks.images[shown.index], per_row, scale, BACKGROUNDS[background], alt="the punks shown"
+    )
     st.caption(
-        f"Punks #{shown.index[0]} … #{shown.index[-1]} in {sort_by.lower()} order, 25 a row."
+        f"Punks #{shown.index[0]} … #{shown.index[-1]} in {sort_by.lower()} order, {per_row} a "
+        f"row; each punk pixel is {scale}x{scale} screen pixels."
     )
 with table_tab:
     st.dataframe(shown, key="explorer_table", width="stretch")
@@ -71,17 +116,23 @@ with table_tab:
         key="explorer_csv",
     )
 with heatmap_tab:
-    together = cooccurrence(punks.labels.loc[matches.index])
-    figure = px.imshow(together, color_continuous_scale="Viridis", aspect="equal")
-    figure.update_layout(height=800, title="Punks wearing both accessories (diagonal: each alone)")
-    st.plotly_chart(figure, key="explorer_heatmap")
+    st.plotly_chart(
+        cooccurrence_figure(cooccurrence(punks.labels.loc[matches.index])), key="explorer_heatmap"
+    )
+    st.caption(
+        "Off the diagonal: punks of this selection wearing both accessories, on a log colour "
+        "scale (empty: never together). How many wear each one is on the Class Balance page."
+    )
 
 st.header("One punk")
 pick, goto = st.columns(2)
 picked = pick.selectbox(
-    "A punk of this page", shown.index, format_func=lambda i: f"#{i}", key="explorer_detail"
+    "A punk of this page", shown.index, format_func=lambda i: f"#{i}", key="explorer_detail",
+    on_change=forget_typed_id,
+)  # fmt: skip
+typed = goto.number_input(
+    "…or any id", 0, N_PUNKS - 1, None, key="explorer_goto", placeholder="type an id, 0–9999"
 )
-typed = goto.number_input("…or any id", 0, N_PUNKS - 1, None, key="explorer_goto")
 punk_id = int(picked if typed is None else typed)
 punk = table.loc[punk_id]
 left, right = st.columns([1, 2])

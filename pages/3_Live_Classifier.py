@@ -5,7 +5,14 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from lab_ui import classifier_or_stop, punks_or_stop, read_upload_or_stop, show_punk
+from lab_ui import (
+    classifier_or_stop,
+    page_header,
+    plain_numbers,
+    punks_or_stop,
+    read_upload_or_stop,
+    show_punk,
+)
 from punks_core.dataset import N_PUNKS, SPLITS, find_punk
 from punks_core.first_neuron import fit_line
 from punks_core.imaging import load_image
@@ -23,20 +30,30 @@ model.predict([10.0])                                                 # 5. predi
 
 
 @st.cache_data(max_entries=256)
-def occlusion_map(kind: str, pixels: bytes, label: str) -> np.ndarray:
+def evidence_map(kind: str, pixels: bytes, label: str) -> np.ndarray:
     # 577 forward passes: cached, so moving the threshold slider does not redo them.
     image = np.frombuffer(pixels, np.uint8).reshape(24, 24, 4)
-    return classifier_or_stop(kind).saliency(image, label)
+    return classifier_or_stop(kind).evidence(image, label)
 
 
-st.set_page_config(page_title="Live Classifier · Punk Lab", page_icon="🧠", layout="wide")
+def odds_words(log10_odds: float) -> str:
+    """log10 odds as a learner reads them: "about 40 to 1", "1 to 300", "over a million to 1"."""
+    if log10_odds > 6:
+        return "over a million to 1"
+    if log10_odds < -6:
+        return "1 to over a million"
+    odds = 10 ** abs(log10_odds)
+    shown = f"{odds:,.0f}" if odds >= 10 else f"{odds:.1f}"
+    return f"about {shown} to 1" if log10_odds >= 0 else f"about 1 to {shown}"
+
+
+page_header(__file__)
 punks = punks_or_stop()
 with st.sidebar:
     source = st.radio("Punk", SOURCES, key="classifier_source")
     kind = MODELS[st.radio("Model", list(MODELS), key="classifier_model")]
     threshold = st.slider("Accessory threshold", 0.05, 0.95, 0.5, 0.05, key="classifier_threshold")
 
-st.title("🧠 Live Classifier")
 classifier = classifier_or_stop(kind)
 if source == "Upload an image":
     upload = st.file_uploader(
@@ -97,22 +114,42 @@ top["worn?"] = top["probability"] >= threshold
 accessory_table.dataframe(top.style.format({"probability": "{:.3f}"}), key="classifier_top")
 
 st.header("Which pixels made it say that?")
+# A predicted accessory first: the type is usually near-certain and the least interesting.
+ranked = probabilities[list(ACCESSORIES)].sort_values(ascending=False).index
+choices = [*prediction.accessories, prediction.type]
+choices += [name for name in ranked if name not in choices]
+choices += [name for name in TYPES if name not in choices]
 label = st.selectbox(
-    "Label",
-    [
-        prediction.type,
-        *prediction.accessories,
-        *[name for name in ACCESSORIES if name not in prediction.accessories],
-    ],
-    key="classifier_saliency_label",
+    "Label", choices, key="classifier_saliency_label",
+    format_func=lambda name: f"{name} ({probabilities[name]:.0%})",
+)  # fmt: skip
+evidence = evidence_map(kind, image.tobytes(), label)
+limit = max(float(np.abs(evidence).max()), 0.05)
+figure = px.imshow(
+    evidence, color_continuous_scale="RdBu_r", zmin=-limit, zmax=limit, aspect="equal",
+    labels={"x": "column", "y": "row", "color": "evidence"},
+)  # fmt: skip
+figure.update_layout(
+    title=f"How much each pixel counts for “{label}”",
+    height=420,
+    margin={"l": 10, "r": 10, "t": 50, "b": 10},
+    coloraxis_colorbar={"title": "odds ÷ 10ˣ<br>when erased", "tickformat": ".1f"},
 )
-occlusion = occlusion_map(kind, image.tobytes(), label)
-limit = max(float(np.abs(occlusion).max()), 1e-6)
-figure = px.imshow(occlusion, color_continuous_scale="RdBu_r", zmin=-limit, zmax=limit)
-figure.update_layout(title=f"Drop in P({label}) when each pixel is erased", height=450)
-st.plotly_chart(figure, key="classifier_saliency")
+figure.update_traces(
+    hovertemplate="row %{y}, column %{x}: erasing it divides the odds by 10^%{z:.2f}<extra></extra>"
+)
+beside, heat = st.columns([1, 2])
+with beside:
+    show_punk(image, scale=12)
+    odds = classifier.log_odds(image[None], label)[0]
+    st.metric(f"The model's odds for “{label}”", odds_words(odds))
+heat.plotly_chart(plain_numbers(figure), key="classifier_saliency")
+strongest = np.unravel_index(np.argmax(evidence), evidence.shape)
 st.caption(
-    "Red pixels support the label: erasing one lowers its probability. Blue ones count against it."
+    f"Each pixel in turn is erased (made transparent) and the model asked again. Red pixels "
+    f"support “{label}”: a value of 1 means erasing that pixel makes the model's odds for it "
+    f"10 times smaller, 2 means 100 times. Blue pixels count against it. The strongest pixel "
+    f"(row {strongest[0]}, column {strongest[1]}) is worth {evidence[strongest]:.2f}."
 )
 
 with st.expander("Keras in five steps: one neuron learns y = 2x − 1"):
@@ -124,10 +161,8 @@ with st.expander("Keras in five steps: one neuron learns y = 2x − 1"):
         weight.metric("learned w (true 2)", f"{fit.weight:.4f}")
         bias.metric("learned b (true −1)", f"{fit.bias:.4f}")
         at_ten.metric("prediction at x = 10 (true 19)", f"{fit.prediction:.3f}")
-        st.plotly_chart(
-            px.line(y=fit.loss, log_y=True, labels={"x": "epoch", "y": "MSE"}),
-            key="classifier_neuron_loss",
-        )
+        loss = px.line(y=fit.loss, log_y=True, labels={"x": "epoch", "y": "mean squared error"})
+        st.plotly_chart(plain_numbers(loss), key="classifier_neuron_loss")
         st.caption(f"Trained in {fit.seconds:.2f} s on the six points (−1, −3) … (4, 7).")
 
 st.header("Model card")
@@ -136,7 +171,10 @@ layers_tab, curves_tab, metrics_tab, labels_tab, versus_tab = st.tabs(
     ["Layers", "Training curves", "Test metrics", "Per label", "FNN vs CNN"]
 )
 with layers_tab:
-    st.dataframe(classifier.layer_table(), key="classifier_layers", width="stretch")
+    layers = classifier.layer_table()
+    # Keras writes the batch axis as None: "(None, 24, 24, 4)" reads as a bug to a learner.
+    layers["output shape"] = layers["output shape"].str.replace("None, ", "", regex=False)
+    st.dataframe(layers, key="classifier_layers", width="stretch", hide_index=True)
     st.caption(
         "A Conv2D layer learns (f·f·c_in + 1)·filters numbers: one f×f kernel per input "
         "channel, plus a bias, for each filter. A Dense layer learns (n_in + 1)·n_out."
@@ -147,10 +185,13 @@ if report is None:
 with curves_tab:
     history = pd.DataFrame(report["history"])
     history.index = history.index + 1
-    st.plotly_chart(
-        px.line(history[[c for c in history if "loss" in c]], labels={"index": "epoch"}),
-        key="classifier_curves",
-    )
+    losses = history[[c for c in history if "loss" in c]]
+    losses.columns = [c.replace("val_", "validation ").replace("_", " ") for c in losses.columns]
+    curves = px.line(
+        losses, labels={"index": "epoch", "value": "loss", "variable": ""},
+        color_discrete_sequence=px.colors.qualitative.Plotly,
+    )  # fmt: skip
+    st.plotly_chart(plain_numbers(curves), key="classifier_curves")
     st.caption(f"`{report['command']}` · seed {report['seed']} · {report['train_seconds']} s")
 with metrics_tab:
     test = report["test"]
@@ -161,17 +202,22 @@ with metrics_tab:
     macro.metric("Macro AUC", f"{test['macro_auc']:.4f}")
     st.caption("On the test split (ids 9000–9999), never seen in training or model selection.")
 with labels_tab:
-    st.dataframe(pd.DataFrame(report["per_label"]).set_index("label"), key="classifier_per_label")
+    per_label = pd.DataFrame(report["per_label"]).set_index("label")
+    per_label.columns = [c.replace("_", " ").replace("f1", "F1") for c in per_label.columns]
+    percent = ["test prevalence", "baseline accuracy", "model accuracy"]
+    styled = per_label.style.format("{:.2%}", subset=[c for c in percent if c in per_label])
+    styled = styled.format("{:.3f}", subset=["F1"], na_rep="no test punk wears it")
+    st.dataframe(styled.format("{:+.3f}", subset=["lift"]), key="classifier_per_label")
 with versus_tab:
     reports = {r["kind"].upper(): r for r in (report, other) if r is not None}
     versus = pd.DataFrame(
         {
             name: {
-                "parameters": r["parameters"],
-                "exact match": r["test"]["exact_match"],
-                "type accuracy": r["test"]["type_accuracy"],
-                "micro AUC": r["test"]["micro_auc"],
-                "training seconds": r["train_seconds"],
+                "parameters": f"{r['parameters']:,}",
+                "exact match (test)": f"{r['test']['exact_match']:.1%}",
+                "type accuracy (test)": f"{r['test']['type_accuracy']:.1%}",
+                "micro AUC (test)": f"{r['test']['micro_auc']:.4f}",
+                "training time": f"{r['train_seconds'] / 60:.0f} min",
             }
             for name, r in reports.items()
         }

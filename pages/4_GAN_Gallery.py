@@ -1,14 +1,15 @@
 """GAN Gallery: a conditional DCGAN's training, epoch by epoch over the same noise, and live."""
 
-import numpy as np
 import plotly.express as px
 import streamlit as st
 
 from lab_ui import (
     cached_generator,
+    page_header,
+    plain_numbers,
     punks_or_stop,
     real_punks_index,
-    show_punk_grid,
+    show_labelled_rows,
     snapshots_or_stop,
 )
 from punks_core.errors import PunksError
@@ -20,10 +21,11 @@ ALL_TYPES = "All types"
 LOSSES = {"d_loss": "discriminator", "g_loss": "generator"}
 AGREEMENT = {f"agree_{t.lower()}": t for t in TYPES}
 FRAME_SECONDS = 0.4
+BLUE = "#638596"
+ROW_WIDTH = 880  # CSS pixels a row of punks may take before the page scrolls sideways
 state = st.session_state
 
-st.set_page_config(page_title="GAN Gallery · Punk Lab", page_icon="🎨", layout="wide")
-st.title("🎨 GAN Gallery")
+page_header(__file__)
 st.caption(
     "A conditional DCGAN learned to draw punks of a chosen type. Every epoch drew the same "
     "noise for each type, so the frames below can be compared; our own classifier judged them."
@@ -43,12 +45,25 @@ def toggle_play() -> None:
 
 def curves(columns: dict, title: str, epoch: int, y_title: str):
     frame = history[list(columns)].rename(columns=columns)
-    figure = px.line(frame, title=title, labels={"value": y_title, "variable": ""})
+    # Plotly's own qualitative colours: blue, red, green, purple, orange stay apart on the dark
+    # theme, where the default sequence gives near-identical blues.
+    figure = px.line(
+        frame, title=title, labels={"value": y_title, "variable": ""},
+        color_discrete_sequence=px.colors.qualitative.Plotly,
+    )  # fmt: skip
     figure.add_vline(epoch, line_dash="dot", line_color="white")
-    return figure.update_layout(height=280, margin=dict(t=40, b=10), legend_title_text="")
+    figure.update_layout(height=280, margin=dict(t=40, b=10), legend_title_text="")
+    return plain_numbers(figure)
 
 
-shown = st.segmented_control("Type", [ALL_TYPES, *TYPES], default=ALL_TYPES, key="gan_type")
+def scale_for(count: int) -> int:
+    """The largest whole zoom (2 to 6) that fits `count` punks in a row, pixels never shrunk."""
+    return max(2, min(6, ROW_WIDTH // (25 * count)))
+
+
+shown = st.segmented_control(
+    "Type", [ALL_TYPES, *TYPES], default=ALL_TYPES, required=True, key="gan_type"
+)
 controls = st.columns([1, 2, 5])
 controls[0].button(
     "⏸ Pause" if state.gan_playing else "▶ Play", key="gan_play", on_click=toggle_play
@@ -73,28 +88,32 @@ def training_view() -> None:
         state.gan_epoch += 1
     epoch = controls[2].slider("Epoch", first, last, key="gan_epoch")
     samples = finish(snapshots.grid(epoch))
-    if shown and shown != ALL_TYPES:
-        samples = samples[[TYPES.index(shown)]]
+    rows = list(TYPES) if shown not in TYPES else [shown]
     row = history.loc[epoch]
     stats = st.columns(4)
-    stats[0].metric("Punk FID (lower is better)", f"{row['fid']:.0f}")
+    stats[0].metric(
+        "Punk FID, all types (lower is better)", f"{row['fid']:.0f}",
+        help="Fréchet distance between generated and real test punks in the classifier's "
+        "feature space, over all five types together: the training record has no FID per type.",
+    )  # fmt: skip
     stats[1].metric("Real vs real FID", f"{row['real_fid']:.0f}")
     if shown in TYPES:
         stats[2].metric(f"Type agreement, {shown}", f"{row[f'agree_{shown.lower()}']:.0%}")
     else:
         stats[2].metric("Type agreement, mean of 5 types", f"{row[list(AGREEMENT)].mean():.0%}")
     stats[3].metric("Copies of real punks", f"{row['copies']:.1%}")
-    show_punk_grid(samples.reshape(-1, 24, 24, 4), samples.shape[1], 6, "#638596")
+    show_labelled_rows(
+        [(name, samples[TYPES.index(name)]) for name in rows], scale_for(samples.shape[1]), BLUE
+    )
+    st.caption(f"Epoch {epoch}: the same noise for every epoch, one row per type.")
     left, right = st.columns(2)
     left.plotly_chart(curves(LOSSES, "Losses", epoch, "loss"), key="gan_losses")
     right.plotly_chart(
         curves(AGREEMENT, "Type agreement (the classifier's verdict)", epoch, "share"),
         key="gan_agreement",
     )
-    st.plotly_chart(
-        curves({"fid": "generated vs test", "real_fid": "train vs test"}, "Punk FID", epoch, "FID"),
-        key="gan_fid",
-    )
+    fid = {"fid": "generated vs test", "real_fid": "train vs test"}
+    st.plotly_chart(curves(fid, "Punk FID, all types together", epoch, "FID"), key="gan_fid")
 
 
 training_view()
@@ -129,8 +148,8 @@ count = options[2].slider("How many", 1, 24, 8, key="gan_count")
 samples = finish(generator.generate(live_type, int(count), int(seed)))
 nearest_rows = real_punks_index(punks).nearest(samples)
 nearest, nearest_ids = punks.images[nearest_rows], punks.ids[nearest_rows]
-st.caption("Top: generated. Bottom: the nearest of the 10,000 real punks (pixel distance).")
-show_punk_grid(np.concatenate([samples, nearest]), int(count), 6, "#638596")
+show_labelled_rows([("Generated", samples), ("Nearest real", nearest)], scale_for(int(count)), BLUE)
+st.caption("Below each generated punk: the nearest of the 10,000 real punks (pixel distance).")
 pixels = differing_pixels(snap_to_palette(samples), nearest)
 st.caption(
     "Nearest real punks: "
@@ -152,7 +171,7 @@ end_type = walk[2].selectbox("To type", TYPES, index=TYPES.index("Female"), key=
 end_seed = walk[3].number_input("To seed", 0, 2**32 - 1, 2, key="gan_to_seed")
 steps = walk[4].slider("Steps", 2, 16, 8, key="gan_steps")
 path = generator.interpolate((start_type, int(start_seed)), (end_type, int(end_seed)), int(steps))
-show_punk_grid(finish(path), int(steps), 6, "#638596")
+show_labelled_rows([(f"{start_type} → {end_type}", finish(path))], scale_for(int(steps)), BLUE)
 st.caption(
     "The noise moves along a great circle from one seed's to the other's; the type condition "
     "blends linearly, so the middle punks are conditioned on a mix of both types."

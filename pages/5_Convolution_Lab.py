@@ -5,7 +5,7 @@ import random
 import numpy as np
 import streamlit as st
 
-from lab_ui import cached_classifier, punks_or_stop, show_punk
+from lab_ui import cached_classifier, page_header, punks_or_stop, show_punk
 from punks_core.dataset import N_PUNKS
 from punks_core.errors import InvalidImageError, KernelError, PunksError
 from punks_core.filters import (
@@ -33,6 +33,10 @@ from punks_core.heatmaps import (
 from punks_core.imaging import load_picture
 
 FIRST_PRESET = "Horizontal lines (Keras intro)"
+CUSTOM = "Custom"
+PANEL_HEIGHT = 380
+NO_SECOND = "No second layer"
+FORMATS = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]
 PICKED_PIXEL = "The output pixel picked below"
 TRAIN_HINT = "Build it with `python -m punks_core train-classifier`."
 state = st.session_state
@@ -43,6 +47,27 @@ def use_kernel(kernel: np.ndarray) -> None:
     # on top of the new kernel.
     state.conv_good_kernel = state.conv_editor_base = kernel
     state.conv_editor_version += 1
+
+
+def choose_preset() -> None:
+    if state.conv_preset != CUSTOM:  # "Custom" names the kernel in the editor: keep it
+        use_kernel(PRESETS[state.conv_preset])
+
+
+def preset_name(kernel: np.ndarray) -> str:
+    """The preset `kernel` equals, or "Custom" after an edit or Normalise."""
+    return next((name for name, k in PRESETS.items() if np.array_equal(k, kernel)), CUSTOM)
+
+
+def cell_text(weight: float) -> str:
+    # What a person would type: 1, -1, 0.25, 0.111111 (never 1.0 or 1e+00).
+    return "0" if weight == 0 else f"{weight:.6g}"
+
+
+def kernel_text(kernel: np.ndarray):
+    """The kernel as text cells: the editor then passes "1/9" or ".25" to `parse_kernel` as
+    typed, where a number column would read "1/9" as 19."""
+    return kernel_table(kernel).map(cell_text)
 
 
 def random_punk() -> None:
@@ -62,11 +87,12 @@ def upload_values(file_id: str, _data: bytes, colour: bool):
     return rgba, values, preview
 
 
-st.set_page_config(page_title="Convolution Lab · Punk Lab", page_icon="🧮", layout="wide")
+page_header(__file__)
 state.setdefault("conv_punk_id", 0)
 state.setdefault("conv_good_kernel", PRESETS[FIRST_PRESET])
 state.setdefault("conv_editor_base", PRESETS[FIRST_PRESET])
 state.setdefault("conv_editor_version", 0)
+state.setdefault("conv_preset", FIRST_PRESET)
 with st.sidebar:
     st.header("Image")
     source = st.radio("Source", ["Punk", "Upload"], horizontal=True, key="conv_source")
@@ -76,17 +102,16 @@ with st.sidebar:
     else:
         upload = st.file_uploader(
             "Any picture (large ones are shrunk to 1024 px)",
-            type=["png", "jpg", "jpeg", "webp", "gif", "bmp"], key="conv_upload",
+            type=FORMATS, key="conv_upload",
         )  # fmt: skip
     mode = st.radio("Channels", ["Grayscale", "Colour (R, G, B)"], key="conv_channels")
     colour = mode != "Grayscale"
     st.header("Layer")
     stride = st.radio("Stride", [1, 2, 3], horizontal=True, key="conv_stride")
     padding = st.radio("Padding", ["same", "valid"], horizontal=True, key="conv_padding")
-    second = st.selectbox("Second layer on the output", ["None", *PRESETS], key="conv_second")
+    second = st.selectbox("Second layer on the output", [NO_SECOND, *PRESETS], key="conv_second")
     relu_between = st.toggle("ReLU between the layers", True, key="conv_relu_between")
 
-st.title("🧮 Convolution Lab")
 st.caption(
     "A Keras `Conv2D` with one hand-made 3x3 filter: cross-correlation, zero padding, stride. "
     "Unlike the usual grayscale demos, negative outputs stay visible (blue), colour channels "
@@ -100,7 +125,8 @@ if source == "Punk":
     with st.sidebar:
         show_punk(rgba, scale=6)
 elif upload is None:
-    st.info("Upload a picture in the sidebar (PNG, JPEG, WebP, GIF or BMP), or pick a punk.")
+    names = ", ".join(f.upper() for f in FORMATS if f != "jpg").replace("WEBP", "WebP")
+    st.info(f"Upload a picture in the sidebar ({names}), or pick a punk.")
     st.stop()
 else:
     try:
@@ -116,18 +142,24 @@ if out_h <= 0 or out_w <= 0:
 
 editor_column, size_column = st.columns([1, 2])
 with editor_column:
-    st.selectbox(
-        "Preset", list(PRESETS), key="conv_preset",
-        on_change=lambda: use_kernel(PRESETS[state.conv_preset]),
-    )  # fmt: skip
+    preset_box = st.container()  # filled after the editor: it names what the editor holds
     table = st.data_editor(
-        kernel_table(state.conv_editor_base), key=f"conv_kernel_{state.conv_editor_version}"
+        kernel_text(state.conv_editor_base),
+        key=f"conv_kernel_{state.conv_editor_version}",
+        column_config={c: st.column_config.TextColumn(c, width="small") for c in "123"},
     )
     try:
         state.conv_good_kernel = parse_kernel(table)
     except KernelError as error:
         st.error(f"{error} Still using the last good kernel.")
     kernel = state.conv_good_kernel
+    # Set before the box is drawn, so it never names a preset the kernel no longer is.
+    state.conv_preset = preset_name(kernel)
+    preset_box.selectbox(
+        "Preset", [CUSTOM, *PRESETS], key="conv_preset", on_change=choose_preset,
+        help="Pick a classic filter, or type your own weights in the table below: numbers "
+        "such as 2, -0.5, .25, 1e-1 or fractions such as 1/9.",
+    )  # fmt: skip
     st.button(
         "Normalise", key="conv_normalise", on_click=lambda: use_kernel(normalise(kernel)),
         help="Divide by the sum of the weights, or by the sum of their sizes if that is 0.",
@@ -155,22 +187,41 @@ window = window_arithmetic(values[..., 0] if colour else values, kernel, *picked
 
 output = convolve(values, kernel, stride, padding)
 limit = symmetric_limit(output)
-left_column, middle, right = st.columns([1, 2, 1] if colour else 3)  # room for R, G and B
+# Every panel is one third of the page wide and PANEL_HEIGHT high, so input, output and ReLU
+# are drawn at one size; in colour the output's R, G and B tiles take a row of thirds.
 input_figure = picture_figure(preview, f"Input {height}x{width}", (window.top, window.left, 3))
-left_column.plotly_chart(input_figure, key="conv_input_chart")
 output_title = f"Output {out_h}x{out_w}"
 output_figure = signed_figure(output, output_title, limit, click=True, box=(*picked, 1))
-middle.plotly_chart(
-    output_figure, key="conv_output_chart", on_select="rerun", selection_mode="points"
-)
 relu_title = "ReLU(output)"
 if colour:  # max pooling commutes with ReLU, so the big map is pooled first, then clipped
     pooled = shrink_for_display(output, keep="max")
-    right.plotly_chart(picture_figure(pooled, f"{relu_title}, ≤ 1"), key="conv_relu_chart")
+    relu_figure = picture_figure(pooled, f"{relu_title} as a picture, clipped to [0, 1]")
 else:
     relu_figure = signed_figure(relu(output), relu_title, limit, keep="max")
-    right.plotly_chart(relu_figure, key="conv_relu_chart")
-right.caption("What a Conv2D with activation='relu' passes on: the negatives become 0.")
+panels = st.columns(3)
+for figure in (input_figure, output_figure, relu_figure):
+    figure.update_layout(height=PANEL_HEIGHT, margin={"l": 0, "r": 0, "t": 30, "b": 0})
+panels[0].plotly_chart(input_figure, key="conv_input_chart")
+if colour:
+    panels[1].plotly_chart(relu_figure, key="conv_relu_chart")
+    panels[2].markdown(
+        "**Colour:** the filter runs on the red, green and blue channels one by one; below, "
+        "each channel's output on the same blue-white-red scale. Beside this, the three "
+        "ReLU outputs put back together as one picture."
+    )
+    output_figure.update_layout(margin={"l": 0, "r": 90, "t": 30, "b": 0})
+    st.plotly_chart(
+        output_figure, key="conv_output_chart", on_select="rerun", selection_mode="points"
+    )
+else:
+    panels[1].plotly_chart(
+        output_figure, key="conv_output_chart", on_select="rerun", selection_mode="points"
+    )
+    panels[2].plotly_chart(relu_figure, key="conv_relu_chart")
+st.caption(
+    "Blue is negative, red positive. ReLU is what a Conv2D with activation='relu' passes on: "
+    "the negatives become 0."
+)
 
 st.header("One output pixel, by hand")
 examples = {PICKED_PIXEL: None, **{e.title: e for e in WORKED_EXAMPLES.values()}}
@@ -192,7 +243,7 @@ else:
 st.latex(sums.latex())
 st.markdown(f"**Sum** = {sums.formula()}")
 
-if second != "None":
+if second != NO_SECOND:
     st.header(f"Second layer: {second}")
     stacked = convolve(relu(output) if relu_between else output, PRESETS[second])
     st.caption(

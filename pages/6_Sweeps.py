@@ -4,6 +4,7 @@ import optuna
 import streamlit as st
 from optuna.visualization import plot_optimization_history, plot_param_importances
 
+from lab_ui import page_header, plain_numbers
 from punks_core.errors import PunksError
 from punks_core.sweep import (
     SEARCH_SPACE,
@@ -16,15 +17,17 @@ from punks_core.sweep import (
 TASKS = {"Type (5 classes)": "type", "Type + accessories (92 labels)": "all"}
 SCORE = {"type": "type accuracy", "all": "exact match"}
 
-st.set_page_config(page_title="Sweeps · Punk Lab", page_icon="📈", layout="wide")
-st.title("📈 Hyperparameter sweeps")
+page_header(__file__)
 st.caption(
     "An optuna study (TPE sampler, median pruning on validation loss) over the CNN's "
     "batch size, learning rate, dropout, filters and conv blocks — the write-up's W&B sweep, "
     "offline, on the train and val splits only."
 )
 
-label = st.segmented_control("Task", list(TASKS), default=next(iter(TASKS)), key="sweep_task")
+# required: clicking the chosen task again keeps it chosen instead of clearing both buttons.
+label = st.segmented_control(
+    "Task", list(TASKS), default=next(iter(TASKS)), required=True, key="sweep_task"
+)
 task = TASKS[label or next(iter(TASKS))]
 
 
@@ -54,12 +57,13 @@ st.markdown("\n".join(f"- {line}" for line in reading(study, task)))
 def dark(figure):
     # optuna draws on plotly's white template; match the app's dark theme and leave the
     # (bold) title room at the top.
-    return figure.update_layout(
+    figure.update_layout(
         template="plotly_dark",
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
-        margin=dict(t=70),
+        margin={**figure.layout.margin.to_plotly_json(), "t": 90},
     )
+    return plain_numbers(figure)
 
 
 coordinates, importances, history = st.tabs(
@@ -76,7 +80,12 @@ with importances:
     st.caption("How much of the variation in validation loss each hyperparameter explains.")
     st.plotly_chart(dark(plot_param_importances(study)), key="sweep_importances")
 with history:
-    st.plotly_chart(dark(plot_optimization_history(study)), key="sweep_history")
+    st.caption(
+        "Validation loss of each finished trial in the order they ran, and the best so far; "
+        "on a log scale, so one poor trial does not flatten all the others."
+    )
+    progress = dark(plot_optimization_history(study)).update_yaxes(type="log", title="val loss")
+    st.plotly_chart(progress, key="sweep_history")
 
 st.subheader("Trials")
 filters = st.columns(3)
@@ -92,12 +101,24 @@ blocks = filters[2].multiselect(
 shown = table[
     table["state"].isin(states) & table["filters"].isin(widths) & table["blocks"].isin(blocks)
 ]
+COLUMNS = {
+    "val_loss": st.column_config.NumberColumn("val loss", format="%.4f"),
+    "val_score": st.column_config.NumberColumn(f"val {SCORE[task]}", format="percent"),
+    "state": st.column_config.TextColumn("state"),
+    "learning_rate": st.column_config.NumberColumn("learning rate", format="%.1e"),
+    "batch_size": st.column_config.NumberColumn("batch size"),
+    "filters": st.column_config.NumberColumn("filters"),
+    "blocks": st.column_config.NumberColumn("conv blocks"),
+    "dropout": st.column_config.NumberColumn("dropout", format="%.2f"),
+    "epochs_run": st.column_config.NumberColumn("epochs run"),
+    "parameters": st.column_config.NumberColumn("parameters", format="localized"),
+    "seconds": st.column_config.NumberColumn("seconds", format="%.0f"),
+}
+# Scores first: the column a reader looks for must not sit off the right edge.
 st.dataframe(
-    shown.sort_values("val_loss"),
-    column_config={
-        "learning_rate": st.column_config.NumberColumn("learning rate", format="%.1e"),
-        "val_score": st.column_config.NumberColumn(f"val {SCORE[task]}", format="percent"),
-    },
+    shown.sort_values("val_loss").rename_axis("trial"),
+    column_order=[c for c in COLUMNS if c in shown],
+    column_config=COLUMNS,
     key="sweep_table",
 )
 

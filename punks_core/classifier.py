@@ -481,6 +481,16 @@ def _as_batch(images: np.ndarray) -> np.ndarray:
     return images.astype("float32")
 
 
+def _occluded(image: np.ndarray) -> np.ndarray:
+    """577 copies of a punk: copy k has pixel k made transparent, the last one is intact."""
+    image = np.asarray(image, dtype=np.uint8)
+    side = INPUT_SHAPE[0]
+    occluded = np.repeat(image[None], side * side + 1, axis=0)
+    pixels = np.arange(side * side)
+    occluded[pixels, pixels // side, pixels % side] = 0
+    return occluded
+
+
 class PunkClassifier:
     """A trained punk classifier: probabilities, decisions, and views inside the network."""
 
@@ -577,15 +587,50 @@ class PunkClassifier:
         if label not in LABELS:
             raise ValueError(f"unknown label {label!r}.")
         column = LABELS.index(label)
-        image = np.asarray(image, dtype=np.uint8)
-        side = INPUT_SHAPE[0]
-        occluded = np.repeat(image[None], side * side + 1, axis=0)
-        pixels = np.arange(side * side)
-        occluded[pixels, pixels // side, pixels % side] = 0  # the last copy stays intact
         # Three batches of 193 instead of one of 577: a third of the peak memory per request,
         # which matters when many sessions ask at once.
-        probabilities = self._run(self.model, occluded, batch_size=193)[:, column]
+        probabilities = self._run(self.model, _occluded(image), batch_size=193)[:, column]
+        side = INPUT_SHAPE[0]
         return (probabilities[-1] - probabilities[:-1]).reshape(side, side)
+
+    def log_odds(self, images: np.ndarray, label: str) -> np.ndarray:
+        """log10 of the odds the model gives `label`, (N,), from the layer before the outputs.
+
+        Probabilities saturate: a label the model is sure of reads 1.0 in float32 whatever a
+        pixel does, while its odds still move. A type's odds are its softmax share against
+        the other four types together.
+        """
+        if label not in LABELS:
+            raise ValueError(f"unknown label {label!r}.")
+        features = self.features(images).astype(np.float64)
+        head, names = ("type", TYPES) if label in TYPES else ("accessories", ACCESSORIES)
+        kernel, bias = self.model.get_layer(head).get_weights()
+        logits = features @ kernel.astype(np.float64) + bias
+        column = names.index(label)
+        if head == "accessories":
+            natural = logits[:, column]
+        else:
+            others = np.delete(logits, column, axis=1)
+            natural = logits[:, column] - np.logaddexp.reduce(others, axis=1)
+        return natural / np.log(10)
+
+    def evidence(self, image: np.ndarray, label: str) -> np.ndarray:
+        """How much each pixel supports `label`: the fall in log10 odds when it is erased.
+
+        An occlusion map like `saliency`, in odds rather than probability, so it is never
+        blank for a label the model is sure of: +1 means erasing that pixel makes the odds
+        ten times smaller.
+
+        Args:
+            image: one uint8 RGBA punk (24, 24, 4).
+            label: one of `LABELS`.
+
+        Returns:
+            (24, 24) float64; positive = the pixel supports the label.
+        """
+        odds = self.log_odds(_occluded(image), label)
+        side = INPUT_SHAPE[0]
+        return (odds[-1] - odds[:-1]).reshape(side, side)
 
     def layer_table(self) -> pd.DataFrame:
         """Each layer: name, type, output shape, parameters and how they are counted."""

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from punks_core.dataset import PUNK_SIZE, atomic_write
 from punks_core.errors import ModelError
@@ -132,14 +132,17 @@ class Snapshots:
     def timelapse_gif(
         self, punk_type: str | None = None, scale: int = 4, frame_ms: int = 120
     ) -> bytes:
-        """Every epoch's grid (one type's row, or all) as an animated GIF on punk blue."""
+        """Every epoch's grid (one type's row, or all) as an animated GIF on punk blue.
+
+        Each frame names its epoch at the top and each row's type on its left, so a frame
+        saved or shared on its own still says what it shows.
+        """
+        rows = [punk_type] if punk_type is not None else list(TYPES)
         frames = []
         for epoch in self.epochs:
-            samples = self.grid(epoch)
-            if punk_type is not None:
-                samples = samples[[TYPES.index(punk_type)]]
+            samples = self.grid(epoch)[[TYPES.index(name) for name in rows]]
             picture = zoom(grid(samples.reshape(-1, 24, 24, 4), samples.shape[1], gap=1), scale)
-            frames.append(Image.fromarray(picture, "RGB"))
+            frames.append(_labelled_frame(picture, rows, f"epoch {epoch}", scale))
         buffer = io.BytesIO()
         frames[0].save(
             buffer,
@@ -150,6 +153,24 @@ class Snapshots:
             loop=0,
         )
         return buffer.getvalue()
+
+
+def _labelled_frame(picture: np.ndarray, rows: list[str], title: str, scale: int) -> Image.Image:
+    """`picture` (one row of punks per name in `rows`) with the names on the left, `title` on
+    top, white on punk blue."""
+    font = ImageFont.load_default(size=max(10, 4 * scale))
+    label_width, title_height = 20 * scale + 8, 8 * scale
+    row_height = picture.shape[0] / len(rows)
+    background = tuple(int(picture[0, 0, c]) for c in range(3))
+    frame = Image.new("RGB", (picture.shape[1] + label_width, picture.shape[0] + title_height))
+    frame.paste(background, (0, 0, *frame.size))
+    frame.paste(Image.fromarray(picture, "RGB"), (label_width, title_height))
+    draw = ImageDraw.Draw(frame)
+    draw.text((label_width, title_height / 2), title, fill="white", font=font, anchor="lm")
+    for k, name in enumerate(rows):
+        middle = title_height + (k + 0.5) * row_height
+        draw.text((label_width - 6, middle), name, fill="white", font=font, anchor="rm")
+    return frame
 
 
 def punks_png(images: np.ndarray, columns: int, scale: int = 8) -> bytes:

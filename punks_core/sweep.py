@@ -271,19 +271,36 @@ def parallel_coordinates(table: pd.DataFrame, include_pruned: bool = True):
     dimensions = ["log2 batch size", "log10 learning rate", "dropout", "filters", "blocks"]
     if include_pruned:
         dimensions.append("finished")
-    return px.parallel_coordinates(
+    figure = px.parallel_coordinates(
         shown,
         dimensions=[*dimensions, "log10 val loss"],
         color="log10 val loss",
         color_continuous_scale="Viridis_r",
     )
+    # Discrete axes tick at the values a trial can take, not at fractions such as 2.5 blocks.
+    discrete = {
+        "log2 batch size": np.log2(SEARCH_SPACE["batch_size"]),
+        "filters": SEARCH_SPACE["filters"],
+        "blocks": SEARCH_SPACE["blocks"],
+        "finished": [0, 1],
+    }
+    for dimension in figure.data[0].dimensions:
+        if dimension.label in discrete:
+            ticks = list(discrete[dimension.label])
+            dimension.tickvals = ticks
+            dimension.ticktext = ["no", "yes"] if dimension.label == "finished" else ticks
+            dimension.range = [min(ticks), max(ticks)]
+    # The first axis' title is centred on it: room on the left keeps it from being cut off.
+    return figure.update_layout(margin={"l": 80, "r": 80, "t": 90, "b": 30})
 
 
 def reading(study: optuna.Study, task: str) -> list[str]:
     """What worked, in a few sentences computed from the trials, beside the write-up's finding."""
     table = trials_table(study)
     done = table[table["state"] == "COMPLETE"].sort_values("val_loss")
-    top = done.head(max(3, len(done) // 4))
+    # A quarter, rounded up, but at least 3 trials (or all there are) for a median to mean
+    # anything; the text says how many it is, so "quarter" is never claimed for a half.
+    top = done.head(max(min(3, len(done)), -(-len(done) // 4)))
     best = done.iloc[0]
     score = "type accuracy" if task == "type" else "exact match"
     lines = [
@@ -291,7 +308,7 @@ def reading(study: optuna.Study, task: str) -> list[str]:
         f"val {score} {best['val_score']:.1%}, with {int(best['filters'])} filters, "
         f"{int(best['blocks'])} block(s), batch {int(best['batch_size'])}, learning rate "
         f"{best['learning_rate']:.1e}, dropout {best['dropout']:.2f}.",
-        f"The best quarter ({len(top)} trials) used a median learning rate of "
+        f"The best {len(top)} of the {len(done)} finished trials used a median learning rate of "
         f"{top['learning_rate'].median():.1e} (all trials: {done['learning_rate'].median():.1e}) "
         f"and a median dropout of {top['dropout'].median():.2f} "
         f"(all: {done['dropout'].median():.2f}); most often "
