@@ -61,10 +61,10 @@ _current = threading.local()  # the running attempt's _Deadline, seen by the con
 
 
 class _Deadline:
-    """Ends an attempt when its time is up by shutting the socket of the connection in use.
+    """Ends an attempt when its time is up by shutting the sockets it uses.
 
-    A read blocked on that socket then returns at once (end of stream), which urllib3 turns into
-    an error or a short body; `expired` tells the caller the cause was the deadline.
+    A read blocked on such a socket then returns at once (end of stream), which urllib3 turns
+    into an error or a short body; `expired` tells the caller the cause was the deadline.
     """
 
     def __init__(self, seconds: float) -> None:
@@ -72,7 +72,10 @@ class _Deadline:
         self.end = time.monotonic() + seconds
         self.expired = False
         self._lock = threading.Lock()
+        # The connection (its `sock` during a TLS handshake) and every socket it has had: once
+        # the headers are read, http.client may drop `sock` while the body still streams from it.
         self._connection: HTTPConnection | None = None
+        self._sockets: list[socket.socket] = []
         self._timer = threading.Timer(seconds, self._expire)
         self._timer.daemon = True
 
@@ -85,7 +88,7 @@ class _Deadline:
         self._timer.cancel()
         _current.deadline = None
         with self._lock:  # a timer firing now must not shut a connection back in the pool
-            self._connection = None
+            self._connection, self._sockets = None, []
 
     def remaining(self) -> float:
         return max(self.end - time.monotonic(), 0.001)
@@ -93,23 +96,25 @@ class _Deadline:
     def watch(self, connection: HTTPConnection) -> None:
         with self._lock:
             self._connection = connection
+            if connection.sock is not None and connection.sock not in self._sockets:
+                self._sockets.append(connection.sock)
             if self.expired:
-                _shut(connection)
+                self._shut_all()
 
     def _expire(self) -> None:
         with self._lock:
             self.expired = True
-            if self._connection is not None:
-                _shut(self._connection)
+            self._shut_all()
 
-
-def _shut(connection: HTTPConnection) -> None:
-    sock = getattr(connection, "sock", None)
-    if sock is not None:
-        # socket.socket's own shutdown, also on an SSLSocket: its override would drop the TLS
-        # state under the thread still reading from it. OSError: already closed.
-        with contextlib.suppress(OSError):
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    def _shut_all(self) -> None:
+        sockets = list(self._sockets)
+        if self._connection is not None and self._connection.sock is not None:
+            sockets.append(self._connection.sock)
+        for sock in sockets:
+            # socket.socket's own shutdown, also on an SSLSocket: its override would drop the
+            # TLS state under the thread still reading from it. OSError: already closed.
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 def _watch(connection: HTTPConnection) -> None:
@@ -346,7 +351,8 @@ class Transport:
                         return bytes(body[:limit])  # an error page: its start is the message
                     raise _AttemptError("too large", f"more than {_size(limit)}", retry=False)
         except requests.RequestException as error:
-            raise self._classify(error, deadline, received=len(body)) from None
+            received = max(len(body), response.raw.tell())  # tell: bytes off the wire
+            raise self._classify(error, deadline, received=received) from None
         if deadline.expired:  # a shut socket can look like the end of a body without a length
             raise _AttemptError("slow body", _size(len(body)))
         return bytes(body)
@@ -489,7 +495,8 @@ def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
     try:
-        return max(Retry().parse_retry_after(value), 0.0)
+        # Without urllib3's own cap (6 hours): the message should say what the server asked.
+        return max(Retry(retry_after_max=10**9).parse_retry_after(value), 0.0)
     except (InvalidHeader, ValueError, OverflowError):
         return None
 
@@ -513,6 +520,6 @@ def server_message(body: bytes, redact: Callable[[str], str], length: int = 200)
 
 
 def snippet(text: str, length: int = 200) -> str:
-    """`text` on one line, at most `length` characters."""
-    text = " ".join(text.split())
+    """`text` on one line, printable characters only, at most `length` characters."""
+    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
     return text if len(text) <= length else text[: length - 1] + "…"
