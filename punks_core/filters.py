@@ -21,6 +21,12 @@ from punks_core.errors import KernelError
 
 KERNEL_SIZE = 3
 MAX_ABS_WEIGHT = 100.0
+# Zeros added on each side: beyond the image (or beyond the kernel's "full" padding) they only
+# add rows of zeros, and a huge number would try to allocate gigabytes before failing.
+MAX_PADDING = 256
+# A kernel cell longer than this is not something a person typed as a weight; its text is not
+# parsed (a million-digit number takes seconds) and only its start is echoed back.
+MAX_CELL_CHARACTERS = 64
 PADDINGS = ("same", "valid")
 STRIDES = (1, 2, 3)
 
@@ -153,15 +159,22 @@ def padding_amounts(n_in: int, f: int, stride: int, padding: str | int) -> tuple
         padding: `"same"`, `"valid"` (no padding) or a whole number of zeros on each side.
     """
     if isinstance(padding, int | np.integer) and not isinstance(padding, bool):
-        if padding < 0:
-            raise ValueError(f"padding must be 0 or more, not {padding}.")
+        most = min(max(n_in, f - 1), MAX_PADDING)
+        if not 0 <= padding <= most:
+            raise ValueError(
+                f"padding must be a whole number from 0 to {most} (the image is {n_in} pixels "
+                f"and the kernel {f} along this side), not {_short(padding)}; or use 'same' or "
+                "'valid'."
+            )
         return int(padding), int(padding)
     if padding == "valid":
         return 0, 0
     if padding == "same":
         total = max((math.ceil(n_in / stride) - 1) * stride + f - n_in, 0)
         return total // 2, total - total // 2
-    raise ValueError(f"padding must be 'same', 'valid' or a whole number, not {padding!r}.")
+    raise ValueError(
+        f"padding must be 'same', 'valid' or a whole number, not {_short(repr(padding))}."
+    )
 
 
 def output_size(
@@ -209,7 +222,10 @@ def convolve(
         float64 array, (H_out, W_out) for a 2-D image, (H_out, W_out, C) for a 3-D one.
 
     Raises:
-        ValueError: the shapes, stride or padding make no sense, or the kernel does not fit.
+        ValueError: the shapes, stride or padding make no sense (a whole-number padding must be
+            at most the image side or the kernel's side minus one, whichever is larger, and at
+            most `MAX_PADDING`), the kernel or image holds NaN or infinity, or the kernel does
+            not fit.
     """
     planes = np.asarray(image, dtype=np.float64)
     weights = np.asarray(kernel, dtype=np.float64)
@@ -218,6 +234,14 @@ def convolve(
     if weights.ndim != 2 or 0 in weights.shape:
         raise ValueError(f"kernel must be a 2-D array, not shape {weights.shape}.")
     _check_stride(stride)
+    if not np.isfinite(weights).all():
+        r, c = np.argwhere(~np.isfinite(weights))[0]
+        raise ValueError(
+            f"kernel weight (row {r + 1}, column {c + 1}) is {weights[r, c]}, not a finite "
+            "number; every weight must be an ordinary number."
+        )
+    if not np.isfinite(planes).all():
+        raise ValueError("the image holds NaN or infinite values; use finite pixel values.")
     flat = planes.ndim == 2
     if flat:
         planes = planes[..., None]
@@ -446,40 +470,88 @@ def kernel_table(kernel: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(weights, columns=labels, index=[str(k + 1) for k in range(len(weights))])
 
 
+# What people type for a minus sign besides "-": the minus sign, dashes, small and full-width
+# hyphen-minus.
+_MINUS_SIGNS = str.maketrans(dict.fromkeys("\u2212\u2012\u2013\u2014\ufe63\uff0d", "-"))
+
+
 def _parse_cell(cell, where: str) -> float:
     if cell is None or cell is pd.NA or cell is pd.NaT:
         raise KernelError(f"{where} is empty. Enter a number between −100 and 100.")
     if isinstance(cell, bool | np.bool_):
         raise KernelError(f"{where} is {cell}, which is not a number. Enter a number.")
+    if isinstance(cell, int | np.integer) and abs(int(cell)) > MAX_ABS_WEIGHT:
+        # float() of a 400-digit int raises OverflowError, and str() of a 5,000-digit one
+        # ValueError: say how big it is instead.
+        digits = len(str(cell)) if abs(int(cell)) < 10**24 else None
+        shown = str(cell) if digits else f"a {int(cell).bit_length() * 0.30103:,.0f}-digit number"
+        raise KernelError(
+            f"{where} is {shown}, beyond ±{MAX_ABS_WEIGHT:g}. Enter a number within ±100."
+        )
     if isinstance(cell, str):
-        text = cell.strip().replace("−", "-")
-        if not text:
-            raise KernelError(f"{where} is empty. Enter a number between −100 and 100.")
-        try:
-            value = float(text)
-        except ValueError:
-            try:
-                value = float(Fraction(text))
-            except (ValueError, ZeroDivisionError):
-                raise KernelError(
-                    f"{where} is {cell!r}, which is not a number. Enter a number such as 0.5, "
-                    "-2 or 1/9."
-                ) from None
+        value = _parse_text(cell, where)
     elif isinstance(cell, Real | np.integer | np.floating):
-        value = float(cell)
+        try:
+            value = float(cell)
+        except (OverflowError, ValueError, TypeError):  # an odd Real type
+            raise KernelError(
+                f"{where} is {_short(repr(cell))}, which is not a usable number. Enter a number."
+            ) from None
     else:
-        raise KernelError(f"{where} is {cell!r}, which is not a number. Enter a number.")
+        raise KernelError(
+            f"{where} is {_short(repr(cell))}, which is not a number. Enter a number."
+        )
     if math.isnan(value):
         raise KernelError(
             f"{where} is empty or not a number (NaN). Enter a number between −100 and 100."
         )
     if math.isinf(value):
-        raise KernelError(f"{where} is {value}, which is infinite. Enter a number within ±100.")
+        shown = _short(cell.strip()) if isinstance(cell, str) else value
+        raise KernelError(f"{where} is {shown}, which is infinite. Enter a number within ±100.")
     if abs(value) > MAX_ABS_WEIGHT:
         raise KernelError(
             f"{where} is {value:g}, beyond ±{MAX_ABS_WEIGHT:g}. Enter a number within ±100."
         )
     return value
+
+
+def _parse_text(text: str, where: str) -> float:
+    """A number as a person types it: "0.5", ".25", "-2", "1e-2", "1/9", "−1", "0,5"."""
+    if len(text) > MAX_CELL_CHARACTERS:
+        raise KernelError(
+            f"{where} is {len(text):,} characters long ({_short(repr(text))}), too long to be a "
+            "weight. Enter a number between −100 and 100, such as 0.5, -2 or 1/9."
+        )
+    cleaned = text.strip().translate(_MINUS_SIGNS).replace(" ", "")
+    if cleaned.count(",") == 1 and "." not in cleaned:
+        cleaned = cleaned.replace(",", ".")  # a decimal comma
+    if not cleaned:
+        raise KernelError(f"{where} is empty. Enter a number between −100 and 100.")
+    try:
+        return float(cleaned)
+    except ValueError:
+        pass
+    try:
+        fraction = Fraction(cleaned)
+    except (ValueError, ZeroDivisionError, OverflowError):
+        raise KernelError(
+            f"{where} is {_short(repr(text))}, which is not a number. Enter a number such as "
+            "0.5, -2 or 1/9."
+        ) from None
+    if abs(fraction) > MAX_ABS_WEIGHT:
+        # Compared as a fraction: float() of a 400-digit one raises OverflowError.
+        sign = "−" if fraction < 0 else ""
+        raise KernelError(
+            f"{where} is {sign}{_short(cleaned.lstrip('-'))}, beyond ±{MAX_ABS_WEIGHT:g}. "
+            "Enter a number within ±100."
+        )
+    return float(fraction)
+
+
+def _short(value, limit: int = 24) -> str:
+    """`value` as text, cut to `limit` characters: messages never echo a whole paste."""
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _check_stride(stride: int) -> None:
