@@ -185,11 +185,12 @@ class OpenSeaClient:
         try:
             return json.loads(answer.body)
         except (ValueError, RecursionError):
-            text = answer.body.decode("utf-8", "replace")
+            # Redacted before cut short: a cut could leave part of the key.
+            kind = snippet(self.redact(answer.headers.get("content-type", "no content type")), 60)
+            text = snippet(self.redact(answer.body.decode("utf-8", "replace")))
             raise OpenSeaError(
                 f"OpenSea sent an answer that is not valid JSON (HTTP {answer.status}, "
-                f"{answer.headers.get('content-type', 'no content type')}): "
-                f"{snippet(self.redact(text))!r}; try again later",
+                f"{kind}): {text!r}; try again later",
                 headers={k: self.redact(v) for k, v in answer.headers.items()},
             ) from None
 
@@ -780,8 +781,9 @@ def _fetch_into(client, out, count, slug, save_every, progress) -> FetchReport:
         if not isinstance(traits, list) or not traits:
             nft = {**nft, **client.get_nft(punk_id)}
             traits = nft.get("traits")
-        labels, unknown = traits_to_labels(traits)
-        report.unknown_traits.update(client.redact(trait) for trait in unknown)
+        # Redacted before traits_to_labels cuts unknown traits short (a cut could split the key).
+        labels, unknown = traits_to_labels(_redact_all(client, traits))
+        report.unknown_traits.update(unknown)
         types = [name for name in TYPES if labels[name]]
         if len(types) != 1:
             report.skipped[punk_id] = f"its traits name {len(types)} types, not one"

@@ -107,16 +107,26 @@ def opensea_traits(punks, punk_id: int) -> list[dict]:
     return traits
 
 
+def serve(handler: type, **attributes) -> tuple[ThreadingHTTPServer, str]:
+    """A threaded HTTP server on 127.0.0.1 (attributes set on it for `handler`), and its URL.
+
+    It serves from a daemon thread at once; close it with `shutdown()` and `server_close()`.
+    """
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    server.handle_error = lambda request, address: None  # clients that gave up
+    for name, value in attributes.items():
+        setattr(server, name, value)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
 class FakeOpenSea:
     """The stand-in's state: the collection, scripted answers, and what it was asked."""
 
     def __init__(self, punks) -> None:
         self.punks = punks
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.server.daemon_threads = True
-        self.server.fake = self
-        self.server.handle_error = lambda request, address: None  # clients that gave up
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server, self.url = serve(_Handler, fake=self)
         self.images = {k: encode_punk(punks.images[punks.row(k)]) for k in COLLECTION_IDS}
         self.nfts = {k: self._nft(k) for k in COLLECTION_IDS}
         self.order = list(LISTING_ORDER)
@@ -132,7 +142,6 @@ class FakeOpenSea:
         self.lock = threading.Lock()
         self.seen: list[tuple[str, str, dict]] = []  # (path, query, headers) of every request
         self.served: Counter = Counter()  # path -> complete answers
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     def _nft(self, k: int) -> dict:
         return {

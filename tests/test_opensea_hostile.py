@@ -12,7 +12,7 @@ import threading
 import time
 import tracemalloc
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -37,6 +37,7 @@ from tests.test_opensea import (
     assert_same_punks,
     client_for,
     exact_decoder,
+    serve,
     served_images,
 )
 
@@ -50,12 +51,7 @@ class Hostile:
         self.behaviour: Behaviour = lambda handler: send(handler, 200, b"{}")
         self.requests: list[tuple[str, dict]] = []  # (path?query, headers)
         self.stop = threading.Event()  # ends any drip still going when the test is over
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.server.daemon_threads = True
-        self.server.hostile = self
-        self.server.handle_error = lambda request, address: None  # clients that gave up
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+        self.server, self.url = serve(_Handler, hostile=self)
 
     def close(self) -> None:
         self.stop.set()
@@ -115,6 +111,11 @@ def hostile():
 def client(server, key: str | None = KEY, **options) -> OpenSeaClient:
     options = {"timeout": 1.0, "max_retries": 0, "max_wait": 0.5, **options}
     return FastClient(key, base_url=server.url, **options)
+
+
+def fetch_args(server, out, count: int) -> list[str]:
+    """`opensea-fetch` arguments for `main`, into `out`, from `server`."""
+    return ["opensea-fetch", "--out", str(out), "--count", str(count), "--base-url", server.url]
 
 
 def fails_within(seconds: float, call) -> OpenSeaError:
@@ -294,15 +295,7 @@ def test_waits_are_capped_in_total(hostile):
 def test_the_cli_prints_the_wait_and_stops_on_a_far_one(opensea, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("OPENSEA_API_KEY", KEY)
     opensea.script = [(429, {"Retry-After": "1"}, b"{}"), (429, {"Retry-After": "86400"}, b"{}")]
-    args = [
-        "opensea-fetch",
-        "--out",
-        str(tmp_path / "o"),
-        "--count",
-        "2",
-        "--base-url",
-        opensea.url,
-    ]
+    args = fetch_args(opensea, tmp_path / "o", count=2)
     start = time.monotonic()
     assert main([*args, "--max-wait", "30"]) == 1
     assert time.monotonic() - start < 10
@@ -336,27 +329,25 @@ def test_a_redirect_echoing_the_key_does_not_show_it(hostile, key, form):
 def test_the_key_echoed_in_answers_reaches_no_output(opensea, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("OPENSEA_API_KEY", KEY)
     opensea.nfts[0]["traits"].append({"trait_type": "note", "value": f"key {KEY}"})
+    # Where a message is cut short at 80 characters: the cut must not leave part of the key.
+    opensea.nfts[0]["traits"].append({"trait_type": "n" * 60, "value": KEY})
     opensea.nfts[1]["image_url"] = f"{opensea.url}/img/1.png?k={KEY}"
     opensea.nfts[2]["name"] = f"Punk {KEY}"
-    args = [
-        "opensea-fetch",
-        "--out",
-        str(tmp_path / "o"),
-        "--count",
-        "2",
-        "--base-url",
-        opensea.url,
-    ]
+    args = fetch_args(opensea, tmp_path / "o", count=2)
     assert main(args) == 0
     captured = capsys.readouterr()
     assert "note: key ***" in captured.out
     assert "holds the API key; not fetched" in captured.out
-    assert KEY not in captured.out + captured.err
+    assert KEY[:12] not in captured.out + captured.err
     assert not any(p.startswith("/img/1.png") for p, _, _ in opensea.seen)  # never sent anywhere
     for path in (tmp_path / "o").iterdir():
         assert KEY.encode() not in path.read_bytes()
     summary = nft_summary(client_for(opensea), 2)
     assert summary["name"] == "Punk ***" and KEY not in repr(summary)
+    opensea.script = [(200, {"Content-Type": KEY}, ("x" * 190 + KEY).encode())]
+    with pytest.raises(OpenSeaError, match="not valid JSON") as caught:
+        client_for(opensea).get_nft(1)
+    assert KEY[:12] not in str(caught.value)
 
 
 # --- one fetch per folder ---------------------------------------------------------------------
