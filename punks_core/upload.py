@@ -176,7 +176,8 @@ def _open(data: bytes, side: int | None = None) -> Image.Image:
     """Open `data` safely: known formats only, size checked before decoding, first frame.
 
     A JPEG is decoded directly at a reduced scale no smaller than `side` pixels, if given;
-    `image.info["reduced_by"]` then says by what factor (1 when it was not).
+    `image.info["reduced_by"]` then says by what factor (1 when it was not), and
+    `image.info["format"]` keeps the file's format ("PNG", "JPEG", ...).
     """
     if not isinstance(data, bytes | bytearray | memoryview):
         raise InvalidImageError(NOT_AN_IMAGE.format(why=f"got {type(data).__name__}, not bytes"))
@@ -202,10 +203,10 @@ def _open(data: bytes, side: int | None = None) -> Image.Image:
         if side is not None and image.format == "JPEG":
             image.draft(None, (side, side))  # let libjpeg decode at a reduced scale
         image.load()
-        reduced_by = max(1, round(width / image.size[0]))
+        reduced_by, stored_as = max(1, round(width / image.size[0])), image.format
         rotated = ImageOps.exif_transpose(image)
-        image = rotated if rotated is not None else image
-        image.info["reduced_by"] = reduced_by
+        image = rotated if rotated is not None else image  # a copy, which forgets its format
+        image.info.update(reduced_by=reduced_by, format=stored_as)
         return image
     except Exception as error:
         if _is_big_metadata(error):
@@ -402,7 +403,7 @@ def _read_cells(data: bytes) -> _Cells:
         grey = True  # a grayscale picture stored as RGB: its colours are gone all the same
     if grey and colours.shape[-1] == 3:
         colours = colours @ _LUMA.astype(np.float32)[:, None]
-    return _Cells(colours, grey, image.format or "image", stored)
+    return _Cells(colours, grey, image.info.get("format") or "image", stored)
 
 
 def _background(colours: np.ndarray) -> np.ndarray:

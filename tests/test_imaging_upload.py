@@ -42,13 +42,15 @@ def chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
-def png_16bit(rgba: np.ndarray) -> bytes:
-    """A 16-bit-per-channel RGBA PNG, which PIL cannot write."""
+def png_16bit(pixels: np.ndarray) -> bytes:
+    """A 16-bit-per-channel RGBA (H, W, 4) or grey+alpha (H, W, 2) PNG, which PIL cannot write."""
 
-    height, width = rgba.shape[:2]
-    wide = (rgba.astype(">u2") * 257).reshape(height, -1).tobytes()
-    rows = b"".join(b"\0" + wide[k * width * 8 : (k + 1) * width * 8] for k in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 16, 6, 0, 0, 0)
+    height, width, channels = pixels.shape
+    wide = (pixels.astype(">u2") * 257).reshape(height, -1).tobytes()
+    stride = width * channels * 2
+    rows = b"".join(b"\0" + wide[k * stride : (k + 1) * stride] for k in range(height))
+    colour_type = {2: 4, 4: 6}[channels]
+    header = struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", header)
@@ -376,3 +378,174 @@ def test_load_picture_modes():
 
     with pytest.raises(ValueError):
         load_picture(buffer.getvalue(), max_side=0)
+
+
+# --- Hostile uploads (issue 19): the exact punk or a refusal in words, never other pixels ---
+
+
+def save(image: Image.Image, fmt: str = "PNG", **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def grey_alpha(punk: np.ndarray) -> Image.Image:
+    """The punk in grey, keeping its transparency (mode "LA")."""
+    return Image.fromarray(punk, "RGBA").convert("LA")
+
+
+# The same grey punk with an alpha channel, stored four ways; all but "LA" open as RGBA.
+GREY_WITH_ALPHA = {
+    "LA png": lambda punk: save(grey_alpha(punk)),
+    "8-bit RGBA grey png": lambda punk: save(grey_alpha(punk).convert("RGBA")),
+    "RGBA grey png x4": lambda punk: save(
+        grey_alpha(punk).convert("RGBA").resize((96, 96), Image.Resampling.NEAREST)
+    ),
+    "lossless webp grey": lambda punk: save(
+        grey_alpha(punk).convert("RGBA"), "WEBP", lossless=True
+    ),
+    "16-bit grey+alpha png": lambda punk: png_16bit(np.asarray(grey_alpha(punk))),
+}
+
+
+def decoded_or_refusal(data: bytes) -> np.ndarray | str:
+    try:
+        return load_image(data)
+    except InvalidImageError as error:
+        return str(error)
+
+
+@pytest.mark.parametrize("storage", GREY_WITH_ALPHA)
+def test_grey_with_alpha_decodes_as_la_does(test_punks, storage):
+    """Before: 8-bit RGBA, WebP and 16-bit grey+alpha came back with ~80-180 wrong pixels each,
+    read as colour on the backdrop; "LA" was right."""
+    for punk in test_punks:
+        reference = decoded_or_refusal(GREY_WITH_ALPHA["LA png"](punk))
+        outcome = decoded_or_refusal(GREY_WITH_ALPHA[storage](punk))
+        if isinstance(reference, str):
+            assert isinstance(outcome, str) and "grayscale" in outcome
+        else:
+            np.testing.assert_array_equal(reference, punk)
+            np.testing.assert_array_equal(outcome, punk)
+
+
+def on_background(punk: np.ndarray, background: str, size: int = 24) -> Image.Image:
+    image = flatten(punk, background)
+    return image if size == 24 else image.resize((size, size), Image.Resampling.NEAREST)
+
+
+# Files too lossy to read pixel by pixel: before the fix each gave a palette-snapped punk with
+# tens to hundreds of wrong pixels for most punks (bench/bench_upload.py --hostile).
+SMALL_LOSSY = {
+    "jpeg 24x24 q75": lambda punk: save(on_background(punk, BLUE), "JPEG", quality=75),
+    "jpeg 24x24 q95 (4:2:0)": lambda punk: save(on_background(punk, WHITE), "JPEG", quality=95),
+    "jpeg 2x q75": lambda punk: save(on_background(punk, BLUE, 48), "JPEG", quality=75),
+    "jpeg 3x q75": lambda punk: save(on_background(punk, BLUE, 72), "JPEG", quality=75),
+    "webp 24x24 lossy": lambda punk: save(on_background(punk, BLUE), "WEBP", quality=80),
+    "webp 24x24 lossy transparent": lambda punk: save(
+        Image.fromarray(punk, "RGBA"), "WEBP", quality=80
+    ),
+    "png 64-colour quantised": lambda punk: save(Image.fromarray(punk, "RGBA").quantize(64)),
+    "png 64-colour quantised x4 blue": lambda punk: save(
+        on_background(punk, BLUE, 96).quantize(64, Image.Quantize.MAXCOVERAGE)
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def many_test_punks(punks):
+    test = punks.split("test")
+    return test.images[np.random.default_rng(19).choice(len(test.ids), 16, replace=False)]
+
+
+@pytest.mark.parametrize("encoding", SMALL_LOSSY)
+def test_small_lossy_files_are_exact_or_refused(many_test_punks, encoding):
+    exact = 0
+    for punk in many_test_punks:
+        outcome = decoded_or_refusal(SMALL_LOSSY[encoding](punk))
+        if isinstance(outcome, str):
+            assert "upload the PNG" in outcome or "upload the original PNG" in outcome, outcome
+        else:
+            np.testing.assert_array_equal(outcome, punk)
+            exact += 1
+    # Refusing everything would pass the line above; most of these files are still readable.
+    assert exact >= len(many_test_punks) // 2
+
+
+def test_small_jpeg_refusal_says_what_to_upload(many_test_punks):
+    messages = [
+        outcome
+        for punk in many_test_punks
+        if isinstance(outcome := decoded_or_refusal(SMALL_LOSSY["jpeg 24x24 q75"](punk)), str)
+    ]
+    assert messages, "some 24x24 q75 JPEGs are too lossy to read: expected refusals"
+    assert "This JPEG is too small or too compressed" in messages[0]
+    assert "24x24 pixels" in messages[0] and "upload the PNG, or a larger image" in messages[0]
+
+
+def test_lossy_edited_punk_is_refused_not_replaced(test_punks):
+    """An edit the file shows clearly is neither replaced by the original nor guessed."""
+    for punk in test_punks[:4]:
+        edited = punk.copy()
+        edited[0, 0] = edited[0, 23] = (255, 0, 0, 255)  # where every original is background
+        for options in (
+            {"size": 192, "background": BLUE, "fmt": "JPEG", "quality": 90},
+            {"size": 120, "background": BLUE, "fmt": "WEBP", "quality": 80},
+        ):
+            outcome = decoded_or_refusal(encode(edited, **options))
+            assert isinstance(outcome, str) and "upload" in outcome, options
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_large_noise_is_not_a_punk(fmt):
+    """Before: box-reduced (PNG) or DCT-scaled (JPEG) before the flat-cell check, 1800x1800
+    noise averaged into flat cells and was accepted as a punk."""
+    noise = np.random.default_rng(4).integers(0, 256, (1800, 1800, 3), dtype=np.uint8)
+    data = save(Image.fromarray(noise), fmt, quality=90, compress_level=1)
+    with pytest.raises(InvalidImageError, match="not one flat colour"):
+        load_image(data)
+
+
+def test_large_punks_still_decode(test_punks):
+    """Full-resolution flatness must not refuse honest large uploads."""
+    punk = test_punks[1]
+    for fmt in ("PNG", "JPEG"):
+        data = save(on_background(punk, BLUE, 1800), fmt, quality=75, compress_level=1)
+        np.testing.assert_array_equal(load_image(data), punk)
+
+
+def png_with_chunk(kind: bytes, body: bytes, before_data: bool = True) -> bytes:
+    """A valid 24x24 PNG carrying one extra chunk before (or after) its pixels."""
+    whole = save(Image.new("RGB", (24, 24), BLUE))
+    extra = chunk(kind, body)
+    cut = whole.index(b"IDAT") - 4 if before_data else whole.index(b"IEND") - 4
+    return whole[:cut] + extra + whole[cut:]
+
+
+@pytest.mark.parametrize(
+    ("kind", "before_data"), [(b"zTXt", True), (b"iTXt", True), (b"zTXt", False), (b"iCCP", True)]
+)
+def test_oversized_metadata_is_named(kind, before_data):
+    inflates = zlib.compress(b"a" * 3_000_000)  # 3 MB of text in a few kB
+    body = {
+        b"zTXt": b"Comment\0\0" + inflates,
+        b"iTXt": b"Comment\0\1\0\0\0" + inflates,
+        b"iCCP": b"profile\0\0" + inflates,
+    }[kind]
+    with pytest.raises(InvalidImageError) as caught:
+        load_image(png_with_chunk(kind, body, before_data))
+    assert "metadata chunk" in str(caught.value)
+    assert "not recognised" not in str(caught.value)
+
+
+def test_size_refusals_name_the_limit_broken():
+    square = bomb_png(4096)  # a side of exactly 4096 is allowed; 16.8 megapixels is not
+    with pytest.raises(InvalidImageError) as caught:
+        load_image(square)
+    message = str(caught.value)
+    assert "4096x4096" in message and "16.8 megapixels" in message
+    assert "4096 pixels a side" not in message and "at most 4096" not in message
+    header = struct.pack(">IIBBBBB", 5000, 24, 8, 2, 0, 0, 0)  # refused before its pixels
+    wide = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+    with pytest.raises(InvalidImageError, match="5000x24 pixels, and a side may be at most 4096"):
+        load_image(wide)
