@@ -119,6 +119,11 @@ ranked = probabilities[list(ACCESSORIES)].sort_values(ascending=False).index
 choices = [*prediction.accessories, prediction.type]
 choices += [name for name in ranked if name not in choices]
 choices += [name for name in TYPES if name not in choices]
+# A new punk starts on its own first choice, not on the label picked for the previous punk.
+punk_key = (kind, hash(image.tobytes()))
+if st.session_state.get("classifier_explained") != punk_key:
+    st.session_state.classifier_explained = punk_key
+    st.session_state.classifier_saliency_label = choices[0]
 label = st.selectbox(
     "Label", choices, key="classifier_saliency_label",
     format_func=lambda name: f"{name} ({probabilities[name]:.0%})",

@@ -27,3 +27,23 @@ def test_custom_subset_and_empty_subset(open_page):
     app.multiselect(key="balance_labels").set_value([]).run()
     assert not app.exception
     assert "at least one label" in app.info[0].value
+
+
+def test_lift_ranks_the_weakest_labels_by_f1_worst_on_top(open_page):
+    import json
+
+    app = open_page(PAGE)
+    chart = next(c for c in app.get("plotly_chart") if "balance_lift" in str(c.proto.id))
+    figure = json.loads(chart.proto.spec)
+    assert figure["layout"]["yaxis"]["autorange"] == "reversed"  # first row drawn at the top
+    table = app.dataframe[-1].value
+    assert table["f1"].is_monotonic_increasing and table["f1"].notna().all()
+    assert table.index[0] == "Rosy Cheeks"
+
+
+def test_the_92_percent_note_uses_the_real_mean_accessory_counts(open_page):
+    app = open_page(PAGE)
+    note = next(m.value for m in app.markdown if "about 92 %" in m.value)
+    assert "2.75 on average, 2.99 on the test split" in note
+    assert "96.15%" in note and "95.91%" in note
+    assert any("yes/no question" in c.value for c in app.caption)  # type mode explained

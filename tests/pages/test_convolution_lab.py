@@ -34,6 +34,11 @@ def good_kernel(app) -> np.ndarray:
     return np.asarray(app.session_state["conv_good_kernel"])
 
 
+def editor_kernel(app) -> np.ndarray:
+    """The editor's cells, which are text (as typed), read as numbers."""
+    return app.data_editor[0].value.to_numpy().astype(float)
+
+
 def sum_line(app) -> str:
     return next(m.value for m in app.markdown if m.value.startswith("**Sum**"))
 
@@ -42,7 +47,9 @@ def test_default_run_draws_input_output_relu_and_the_arithmetic(open_page):
     app = open_page(PAGE)
     assert not app.error
     np.testing.assert_array_equal(good_kernel(app), FIRST)
-    np.testing.assert_array_equal(app.data_editor[0].value.to_numpy(), FIRST)
+    np.testing.assert_array_equal(editor_kernel(app), FIRST)
+    assert app.data_editor[0].value.iloc[0, 0] == "1"  # shown as a person writes it, not 1.0
+    assert app.selectbox(key="conv_preset").value == "Horizontal lines (Keras intro)"
     assert "n_out = ⌊(24 + 2·1 − 3) / 1⌋ + 1 = 24 = ⌈24 / 1⌉" in app.code[0].value
     assert (app.number_input(key="conv_row").value, app.number_input(key="conv_col").value) == (
         12,
@@ -79,11 +86,11 @@ def test_a_bad_cell_shows_an_error_and_keeps_the_last_good_kernel(open_page, bad
 
 
 def test_text_in_a_cell_is_refused_too(open_page):
-    # A number column turns typed text into NaN; the page must say so, not crash.
     app = open_page(PAGE)
     edit(app, {(0, 2): "abc"})
     assert not app.exception
-    assert "row 1, column 3" in app.error[0].value
+    assert "row 1, column 3" in app.error[0].value and "'abc'" in app.error[0].value
+    assert "NaN" not in app.error[0].value and "None" not in app.error[0].value
     np.testing.assert_array_equal(good_kernel(app), FIRST)
 
 
@@ -93,7 +100,8 @@ def test_a_preset_replaces_the_kernel_and_the_editor(open_page):
     app.selectbox(key="conv_preset").set_value("Sobel x").run()
     assert not app.exception and not app.error
     np.testing.assert_array_equal(good_kernel(app), PRESETS["Sobel x"])
-    np.testing.assert_array_equal(app.data_editor[0].value.to_numpy(), PRESETS["Sobel x"])
+    np.testing.assert_array_equal(editor_kernel(app), PRESETS["Sobel x"])
+    assert app.selectbox(key="conv_preset").value == "Sobel x"
     edit(app, {(1, 1): 1.0})  # edits now apply on top of the preset, not the old kernel
     assert good_kernel(app)[0, 0] == -1 and good_kernel(app)[1, 1] == 1
 
@@ -107,6 +115,31 @@ def test_normalise_divides_by_the_sum(open_page):
     app.selectbox(key="conv_preset").set_value("Sobel y").run()
     app.button(key="conv_normalise").click().run()
     np.testing.assert_allclose(good_kernel(app), PRESETS["Sobel y"] / 8)
+    assert app.selectbox(key="conv_preset").value == "Custom"  # no preset is Sobel y / 8
+
+
+@pytest.mark.parametrize(
+    ("typed", "value"), [("1/9", 1 / 9), ("-0.5", -0.5), (".25", 0.25), ("1e-1", 0.1)]
+)
+def test_a_cell_takes_what_a_person_types(open_page, typed, value):
+    app = open_page(PAGE)
+    edit(app, {(0, 0): typed})
+    assert not app.exception and not app.error
+    assert good_kernel(app)[0, 0] == pytest.approx(value)
+    assert app.selectbox(key="conv_preset").value == "Custom"
+
+
+def test_the_preset_box_names_the_kernel_and_stays_put(open_page):
+    app = open_page(PAGE)
+    edit(app, {(1, 1): "3"})
+    assert app.selectbox(key="conv_preset").value == "Custom"
+    edit(app, {(1, 1): "0"})  # back to the preset's own weights
+    assert app.selectbox(key="conv_preset").value == "Horizontal lines (Keras intro)"
+    app.selectbox(key="conv_preset").set_value("Sharpen").run()
+    app.radio(key="conv_source").set_value("Upload").run()  # the page stops: no upload yet
+    app.radio(key="conv_source").set_value("Punk").run()
+    assert app.selectbox(key="conv_preset").value == "Sharpen"
+    np.testing.assert_array_equal(good_kernel(app), PRESETS["Sharpen"])
 
 
 @pytest.mark.parametrize(

@@ -1,3 +1,6 @@
+import base64
+
+import numpy as np
 import pytest
 import streamlit as st
 
@@ -93,3 +96,36 @@ def test_a_rejected_key_is_a_message_not_a_traceback(open_page, opensea, monkeyp
     monkeypatch.setenv("OPENSEA_API_KEY", "wrong-key")
     app = open_detail(open_page, 67)
     assert "rejected the API key" in app.warning[0].value
+
+
+def test_choosing_a_punk_after_typing_an_id_shows_the_chosen_one(open_page):
+    app = open_page(PAGE)
+    app.number_input(key="explorer_goto").set_value(2).run()
+    assert "CryptoPunk #2:" in app.subheader[0].value
+    app.selectbox(key="explorer_detail").set_value(7).run()
+    assert not app.exception
+    assert "CryptoPunk #7:" in app.subheader[0].value
+    assert app.number_input(key="explorer_goto").value is None
+
+
+def test_zoom_keeps_pixels_exact_and_pages_rather_than_shrinks(open_page):
+    app = open_page(PAGE)
+    app.slider(key="explorer_zoom").set_value(4).run()
+    grid = next(h.value for h in app.get("html") if "punk-grid" in h.value)
+    assert 'data-scale="4"' in grid and "image-rendering: pixelated" in grid
+    assert "max-width: none" in grid  # never scaled down to the column
+    assert any("9 a row" in c.value for c in app.caption)  # 940 // (25 * 4)
+
+
+def test_the_cooccurrence_heatmap_labels_all_87_and_leaves_out_the_diagonal(open_page):
+    import json
+
+    app = open_page(PAGE)
+    chart = next(c for c in app.get("plotly_chart") if "explorer_heatmap" in str(c.proto.id))
+    figure = json.loads(chart.proto.spec)
+    assert len(figure["layout"]["xaxis"]["tickvals"]) == 87
+    assert len(figure["layout"]["yaxis"]["tickvals"]) == 87
+    z = figure["data"][0]["z"]  # plotly's base64 typed array
+    shape = [int(n) for n in str(z["shape"]).split(",")]
+    values = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(shape)
+    assert np.isnan(np.diag(values)).all()  # the diagonal is blank: the scale is the pairs'

@@ -1,12 +1,16 @@
 """AppTest of the GAN Gallery: the epoch slider, play/pause, types, live generation, walks,
 and what a user sees when the snapshots or the generator are missing or broken."""
 
+import io
+
 import pandas as pd
 import pytest
 import streamlit as st
+from PIL import Image
 
 from punks_core import gan, gan_snapshots
 from punks_core.gan_snapshots import Snapshots
+from punks_core.labels import TYPES
 
 PAGE = "pages/4_GAN_Gallery.py"
 
@@ -36,7 +40,28 @@ def test_opens_on_the_last_epoch_with_its_metrics(open_page, shipped):
     assert metric(app, "Punk FID") == f"{last['fid']:.0f}"
     assert metric(app, "Real vs real") == f"{last['real_fid']:.0f}"
     assert len(app.get("plotly_chart")) == 3
-    assert len(app.get("image")) >= 3  # the epoch grid, the live samples, the walk
+    grids = [h.value for h in app.get("html") if "<img" in h.value]
+    assert len(grids) >= 3  # the epoch grid, the live samples, the walk
+    for name in ("Alien", "Ape", "Zombie", "Female", "Male"):  # every row says its type
+        assert f">{name}</div>" in grids[0]
+    assert "all types" in next(m.label for m in app.metric if m.label.startswith("Punk FID"))
+
+
+def test_one_type_shows_one_labelled_row_and_says_fid_is_all_types(open_page):
+    app = open_page(PAGE)
+    app.segmented_control(key="gan_type").set_value("Zombie").run()
+    assert not app.exception
+    grid = next(h.value for h in app.get("html") if "<img" in h.value)
+    assert ">Zombie</div>" in grid and ">Male</div>" not in grid
+    assert "all types" in next(m.label for m in app.metric if m.label.startswith("Punk FID"))
+
+
+def test_the_timelapse_names_its_epoch_and_rows(shipped):
+    frames = Image.open(io.BytesIO(shipped.timelapse_gif("Ape")))
+    plain = shipped.grid(shipped.epochs[0])[[TYPES.index("Ape")]]
+    # a label strip on the left and a title strip on top, beside the 4x grid of one row
+    assert frames.width > plain.shape[1] * 25 * 4 and frames.height > 24 * 4
+    assert frames.n_frames == len(shipped.epochs)
 
 
 def test_the_slider_shows_an_earlier_epoch(open_page, shipped):

@@ -96,3 +96,19 @@ def test_one_neuron_learns_the_line(open_page):
     assert abs(learned["learned w (true 2)"] - 2) < 0.01
     assert abs(learned["learned b (true −1)"] + 1) < 0.01
     assert abs(learned["prediction at x = 10 (true 19)"] - 19) < 0.1
+
+
+def test_the_explanation_defaults_to_an_accessory_and_is_never_blank(open_page):
+    import json
+
+    app = open_page(PAGE)
+    app.radio(key="classifier_source").set_value("Punk by id").run()
+    app.number_input(key="classifier_id").set_value(9005).run()
+    label = app.selectbox(key="classifier_saliency_label").value
+    assert label in ("Clown Hair Green", "Classic Shades")  # a predicted accessory, not "Male"
+    for choice in (label, "Male"):  # the type too, which the model is sure of
+        app.selectbox(key="classifier_saliency_label").set_value(choice).run()
+        chart = next(c for c in app.get("plotly_chart") if "classifier_saliency" in str(c.proto.id))
+        figure = json.loads(chart.proto.spec)
+        assert figure["layout"]["coloraxis"]["cmax"] >= 0.5, choice  # tenths of decades, not μ
+        assert figure["layout"]["coloraxis"]["colorbar"]["exponentformat"] == "power"
