@@ -480,11 +480,14 @@ def _parse_cell(cell, where: str) -> float:
         raise KernelError(f"{where} is empty. Enter a number between −100 and 100.")
     if isinstance(cell, bool | np.bool_):
         raise KernelError(f"{where} is {cell}, which is not a number. Enter a number.")
-    if isinstance(cell, int | np.integer) and abs(int(cell)) > MAX_ABS_WEIGHT:
-        # float() of a 400-digit int raises OverflowError, and str() of a 5,000-digit one
-        # ValueError: say how big it is instead.
-        digits = len(str(cell)) if abs(int(cell)) < 10**24 else None
-        shown = str(cell) if digits else f"a {int(cell).bit_length() * 0.30103:,.0f}-digit number"
+    exact = isinstance(cell, Real | np.integer) and not isinstance(cell, float | np.floating)
+    if exact and abs(cell) > MAX_ABS_WEIGHT:
+        # Ints and Fractions compare exactly; float() of a 400-digit one raises OverflowError
+        # and str() of a 5,000-digit int ValueError, so say how big it is instead.
+        try:
+            shown = f"{float(cell):g}"
+        except OverflowError:
+            shown = f"a {int(abs(cell)).bit_length() * 0.30103:,.0f}-digit number"
         raise KernelError(
             f"{where} is {shown}, beyond ±{MAX_ABS_WEIGHT:g}. Enter a number within ±100."
         )

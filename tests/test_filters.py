@@ -3,6 +3,7 @@
 import math
 import subprocess
 import sys
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -315,3 +316,65 @@ def test_arithmetic_as_latex_greys_the_padding():
     assert latex.count(r"\textcolor{gray}{0}") == 10  # 5 padding cells, in window and products
     assert "−" not in latex  # KaTeX gets ASCII minus signs
     assert WORKED_EXAMPLES["0.3"].arithmetic().latex().endswith(r"\Sigma = 0.3")
+
+
+# --- Hostile kernel text and arguments (issue 19) -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "value"),
+    [("1/9", 1 / 9), ("-0.5", -0.5), (".25", 0.25), ("1e-1", 0.1), ("−1", -1.0),
+     ("– 2", -2.0), ("0,5", 0.5), ("1 / 4", 0.25), ("+3", 3.0), ("１/９", 1 / 9),
+     ("1/" + "7" * 60, 1 / int("7" * 60))],
+)  # fmt: skip
+def test_parse_kernel_reads_what_people_type(typed, value):
+    table = kernel_table(HORIZONTAL).astype(object)
+    table.iloc[0, 0] = typed
+    assert parse_kernel(table)[0, 0] == pytest.approx(value, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("bad", "shown"),
+    [("1" * 400 + "/" + "3" * 399, "800 characters long"),  # OverflowError before the fix
+     (10**400, "400-digit number"), (-(10**5000), "5,000-digit number"),
+     ("9" * 1_000_000, "1,000,000 characters long"), ("1e400", "1e400, which is infinite"),
+     ("9" * 60 + "/7", "beyond ±100"), (np.int64(2**62), "beyond ±100"), (3 + 4j, "not a number"),
+     ("9" * 64, "beyond ±100"), (Fraction(10**400, 3), "400-digit number"),
+     (Fraction(-(10**5), 7), "beyond ±100")],
+    ids=["400-digit fraction", "400-digit int", "5000-digit int", "million digits", "1e400",
+         "big fraction", "int64", "complex", "64 nines", "huge Fraction", "Fraction"],
+)  # fmt: skip
+def test_hostile_kernel_cells_give_a_short_kernel_error(bad, shown):
+    table = [[0, 0, 0], [0, bad, 0], [0, 0, 0]]
+    with pytest.raises(KernelError) as caught:
+        parse_kernel(table)
+    message = str(caught.value)
+    assert shown in message and "row 2, column 2" in message
+    assert len(message) < 200
+
+
+@pytest.mark.parametrize("weight", [np.nan, np.inf, -np.inf])
+def test_convolve_refuses_non_finite_kernels(weight):
+    kernel = np.ones((3, 3))
+    kernel[1, 2] = weight
+    with pytest.raises(ValueError, match=r"\(row 2, column 3\).*not a finite number"):
+        convolve(np.zeros((8, 8)), kernel)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        convolve(np.full((8, 8), weight), np.ones((3, 3)))
+
+
+@pytest.mark.parametrize("padding", [10**9, 2**40, 25, 257, -1])
+def test_convolve_refuses_absurd_padding_before_allocating(padding):
+    """10**9 zeros a side raised MemoryError; now a message with the range that works."""
+    with pytest.raises(ValueError, match="padding must be a whole number from 0 to 24"):
+        convolve(np.zeros((24, 24, 3)), np.ones((3, 3)), padding=padding)
+    with pytest.raises(ValueError, match="padding must be"):
+        window_arithmetic(np.zeros((24, 24)), np.ones((3, 3)), 0, 0, padding=padding)
+
+
+def test_padding_up_to_the_image_side_still_works():
+    assert convolve(np.zeros((24, 24)), np.ones((3, 3)), padding=24).shape == (70, 70)
+    # "Full" padding (kernel side - 1) is allowed even on a one-pixel image.
+    assert convolve(np.zeros((1, 1)), np.ones((3, 3)), padding=2).shape == (3, 3)
+    with pytest.raises(ValueError, match="from 0 to 256"):
+        convolve(np.zeros((1000, 10)), np.ones((3, 3)), padding=300)
