@@ -224,8 +224,8 @@ def convolve(
     Raises:
         ValueError: the shapes, stride or padding make no sense (a whole-number padding must be
             at most the image side or the kernel's side minus one, whichever is larger, and at
-            most `MAX_PADDING`), the kernel or image holds NaN or infinity, or the kernel does
-            not fit.
+            most `MAX_PADDING`), the kernel or image holds NaN or infinity, the sums overflow,
+            or the kernel does not fit.
     """
     planes = np.asarray(image, dtype=np.float64)
     weights = np.asarray(kernel, dtype=np.float64)
@@ -269,6 +269,11 @@ def convolve(
                 rows = slice(i, i + (out_h - 1) * stride + 1, stride)
                 cols = slice(j, j + (out_w - 1) * stride + 1, stride)
                 output += np.multiply(padded[:, rows, cols], weights[i, j], out=product)
+    if not np.isfinite(output).all():
+        raise ValueError(
+            "the kernel's weights are so large that the sums overflow to infinity; use smaller "
+            f"weights (the lab allows ±{MAX_ABS_WEIGHT:g})."
+        )
     # A channels-last view of the channels-first result: no copy of a large colour image.
     return output[0] if flat else np.moveaxis(output, 0, 2)
 

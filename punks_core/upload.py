@@ -39,6 +39,11 @@ BIG_METADATA = (
     "read safely, so it was not decoded. Export the image again without metadata (or take a "
     "screenshot of it) and upload that."
 )
+LOSSY_HINT = (
+    "If it is a punk, the file may be too small or too compressed to read: upload the PNG, or "
+    "a larger image."
+)
+_LOSSY_FORMATS = ("JPEG", "WEBP")
 TOO_LOSSY = (
     "This {format} is too small or too compressed to read every pixel exactly ({size}, "
     "{scale}), and it is not unmistakably one of the 10,000 punks: upload the PNG, or a larger "
@@ -552,7 +557,7 @@ def _lossless_original(snapped: np.ndarray, looks: _Looks) -> int | None:
 
 def _unreadable(cells: _Cells) -> str:
     width, height = cells.size
-    if cells.format in ("JPEG", "WEBP"):
+    if cells.format in _LOSSY_FORMATS:
         scale = width / PUNK_SIZE
         per_pixel = (
             "one file pixel per punk pixel"
@@ -620,10 +625,16 @@ def load_image(data: bytes) -> np.ndarray:
             punks. The message says which.
     """
     cells = _read_cells(data)
-    background = _background(cells.colours)
-    if cells.grey:
-        return _decode_grey(cells.colours.reshape(-1), float(background[0]))
-    return _decode_colour(cells, background)
+    try:
+        background = _background(cells.colours)
+        if cells.grey:
+            return _decode_grey(cells.colours.reshape(-1), float(background[0]))
+        return _decode_colour(cells, background)
+    except InvalidImageError as error:
+        if cells.format in _LOSSY_FORMATS and str(error).startswith(NOT_A_PUNK[:20]):
+            # A small or heavily compressed punk can look like no punk at all.
+            raise InvalidImageError(f"{str(error)[:-1]}. {LOSSY_HINT}") from error
+        raise
 
 
 def load_picture(data: bytes, max_side: int = 1024) -> np.ndarray:
