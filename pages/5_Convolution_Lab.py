@@ -200,7 +200,10 @@ else:
     relu_figure = signed_figure(relu(output), relu_title, limit, keep="max")
 panels = st.columns(3)
 for figure in (input_figure, output_figure, relu_figure):
-    figure.update_layout(height=PANEL_HEIGHT, margin={"l": 0, "r": 0, "t": 30, "b": 0})
+    # The same right margin on every panel, with the colour bar inside it: a colour bar
+    # would otherwise squeeze its own map and leave the input bigger than the rest.
+    figure.update_layout(height=PANEL_HEIGHT, margin={"l": 0, "r": 70, "t": 30, "b": 0})
+    figure.update_coloraxes(colorbar={"thickness": 14, "x": 1.0, "xpad": 6})
 panels[0].plotly_chart(input_figure, key="conv_input_chart")
 if colour:
     panels[1].plotly_chart(relu_figure, key="conv_relu_chart")
@@ -209,7 +212,6 @@ if colour:
         "each channel's output on the same blue-white-red scale. Beside this, the three "
         "ReLU outputs put back together as one picture."
     )
-    output_figure.update_layout(margin={"l": 0, "r": 90, "t": 30, "b": 0})
     st.plotly_chart(
         output_figure, key="conv_output_chart", on_select="rerun", selection_mode="points"
     )

@@ -71,9 +71,15 @@ def tiles(
                     hovertemplate=hover.replace("%{z", "%{customdata"),
                 )
             )  # fmt: skip
-        layout[f"xaxis{suffix}"] = {"domain": x_domain, "anchor": f"y{suffix}", "visible": False}
+        # Fixed ranges, the map's own edges: autorange would pad for the click markers and
+        # draw a clickable map smaller than its neighbours.
+        x_range = [xs[0] - step / 2, xs[-1] + step / 2]
+        layout[f"xaxis{suffix}"] = {
+            "domain": x_domain, "anchor": f"y{suffix}", "visible": False, "range": x_range,
+        }  # fmt: skip
+        y_range = [ys[-1] + step / 2, ys[0] - step / 2]  # reversed: row 0 at the top
         layout[f"yaxis{suffix}"] = {
-            "domain": y_domain, "anchor": f"x{suffix}", "autorange": "reversed",
+            "domain": y_domain, "anchor": f"x{suffix}", "range": y_range,
             "scaleanchor": f"x{suffix}", "constrain": "domain", "visible": False,
         }  # fmt: skip
         if box is not None:

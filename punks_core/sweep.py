@@ -291,7 +291,7 @@ def parallel_coordinates(table: pd.DataFrame, include_pruned: bool = True):
             dimension.ticktext = ["no", "yes"] if dimension.label == "finished" else ticks
             dimension.range = [min(ticks), max(ticks)]
     # The first axis' title is centred on it: room on the left keeps it from being cut off.
-    return figure.update_layout(margin={"l": 80, "r": 80, "t": 90, "b": 30})
+    return figure.update_layout(margin={"l": 80, "r": 150, "t": 90, "b": 30})
 
 
 def reading(study: optuna.Study, task: str) -> list[str]:

@@ -11,7 +11,8 @@ def test_signed_figure_is_centred_at_zero_and_clickable_when_small():
     assert (figure.layout.coloraxis.cmin, figure.layout.coloraxis.cmax) == (-2, 2)
     heatmap, markers = figure.data
     assert heatmap.type == "heatmap" and markers.type == "scatter" and len(markers.x) == 576
-    assert figure.layout.yaxis.autorange == "reversed"  # row 0 at the top, like an image
+    assert figure.layout.yaxis.range == (23.5, -0.5)  # row 0 at the top, like an image
+    assert figure.layout.xaxis.range == (-0.5, 23.5)  # the map's edges: no padding for markers
 
 
 def test_large_colour_maps_are_pooled_on_their_real_coordinates():
