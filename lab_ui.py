@@ -276,9 +276,23 @@ def opensea_summary(_api_key: str, identifier: int) -> dict:
     from punks_core.opensea import OpenSeaClient, nft_summary
 
     base_url = os.environ.get("OPENSEA_BASE_URL", "https://api.opensea.io")
-    # A page must not hang on OpenSea: a short timeout and few retries, unlike the fetch CLI.
-    client = OpenSeaClient(_api_key, base_url=base_url, timeout=5, max_retries=2)
-    return nft_summary(client, identifier)
+    # A page must not hang on OpenSea: a short timeout, few retries and at most 10 s of waits
+    # per call (a longer Retry-After fails at once, with a message), unlike the fetch CLI.
+    # A wait is shown while it lasts, in a placeholder made here and emptied after, so that a
+    # cache hit replays nothing stale.
+    note = st.empty()
+    client = OpenSeaClient(
+        _api_key,
+        base_url=base_url,
+        timeout=5,
+        max_retries=2,
+        max_wait=10,
+        on_wait=lambda message, seconds: note.info(message, icon="⏳"),
+    )
+    try:
+        return nft_summary(client, identifier)
+    finally:
+        note.empty()
 
 
 def show_opensea(identifier: int) -> None:

@@ -13,6 +13,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -498,3 +499,38 @@ def test_any_misbehaviour_ends_in_time_without_the_key(hostile, plan):
     except OpenSeaError as error:
         assert KEY not in str(error) + repr(error.headers)
     assert time.monotonic() - start < api.call_deadline + 0.5
+
+
+# --- the app's OpenSea view -------------------------------------------------------------------
+
+_VIEW = """
+import sys
+sys.path.insert(0, {root!r})
+from lab_ui import show_opensea
+show_opensea(3)
+"""
+
+
+@pytest.mark.parametrize("retry_after", ["1", "3600"])
+def test_the_app_view_waits_briefly_or_says_why_not(opensea, monkeypatch, tmp_path, retry_after):
+    import streamlit
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("OPENSEA_API_KEY", KEY)
+    monkeypatch.setenv("OPENSEA_BASE_URL", opensea.url)
+    streamlit.cache_data.clear()
+    opensea.script = [(429, {"Retry-After": retry_after}, b'{"detail": "slow down"}')]
+    script = tmp_path / "view.py"
+    script.write_text(_VIEW.format(root=str(Path(__file__).resolve().parents[1])))
+    start = time.monotonic()
+    app = AppTest.from_file(str(script), default_timeout=30).run()
+    streamlit.cache_data.clear()
+    assert not app.exception, [e.value for e in app.exception]
+    assert time.monotonic() - start < 15
+    assert not app.info  # the wait's note is gone once the answer is in
+    if retry_after == "1":
+        assert "CryptoPunk #3" in " ".join(m.value for m in app.markdown)
+    else:  # more than the app's 10 s: not waited for, said instead
+        assert app.warning[0].value.startswith(
+            "OpenSea: OpenSea asked us to wait 60 minutes (rate limit), longer than the 10 s"
+        )
