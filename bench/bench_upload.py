@@ -2,10 +2,12 @@
 
 For each encoding every test punk (ids 9000-9999) is encoded, decoded with `load_image` and
 compared with the original pixels; the decode (file bytes to 24x24 RGBA, PIL's decoding included)
-is timed with time.perf_counter. Prints a Markdown table: exact-match rate, refusals, median and
-95th-percentile decode time per encoding.
+is timed with time.perf_counter. Prints a Markdown table: exact-match rate, refusals, files that
+came back as other pixels (and how many pixels were wrong), median and 95th-percentile decode
+time per encoding. `--hostile` runs the files of issue 19 instead (grey with alpha stored as
+RGBA, small lossy files), where the target is no wrong file at all: exact or refused.
 
-    python bench/bench_upload.py [--limit N] [--seed S]
+    python bench/bench_upload.py [--limit N] [--seed S] [--hostile]
 """
 
 import argparse
@@ -23,7 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from punks_core.dataset import load_punks  # noqa: E402
 from punks_core.errors import InvalidImageError  # noqa: E402
 from punks_core.imaging import composite, load_image  # noqa: E402
-from tests.test_imaging_upload import exact_palette  # noqa: E402  (the tests' encoder)
+from tests.test_imaging_upload import (  # noqa: E402  (the tests' encoders)
+    GREY_WITH_ALPHA,
+    SMALL_LOSSY,
+    exact_palette,
+)
 
 BLUE, WHITE = "#638596", "#ffffff"
 
@@ -71,15 +77,14 @@ ENCODINGS = {
 }
 
 
-def run(name, options, images, seed):
+def run(name, make, images, seed):
+    """Decode `make(punk, rng)` for every punk: exact, refused, wrong files and timings."""
     rng = np.random.default_rng(seed)
     exact = refused = 0
+    wrong = []
     seconds = []
     for punk in images:
-        settings = dict(options)
-        if settings.get("background") == "random":
-            settings["background"] = random_colour(rng)
-        data = encode(punk, **settings)
+        data = make(punk, rng)
         start = time.perf_counter()
         try:
             decoded = load_image(data)
@@ -88,21 +93,39 @@ def run(name, options, images, seed):
             continue
         finally:
             seconds.append(time.perf_counter() - start)
-        exact += bool(np.array_equal(decoded, punk))
+        if np.array_equal(decoded, punk):
+            exact += 1
+        else:
+            wrong.append(int((decoded != punk).any(axis=-1).sum()))
     return {
         "name": name,
         "n": len(images),
         "exact": exact,
         "refused": refused,
+        "wrong": len(wrong),
+        "wrong_pixels": f"{int(np.median(wrong))} / {max(wrong)}" if wrong else "-",
         "median_ms": 1000 * float(np.median(seconds)),
         "p95_ms": 1000 * float(np.quantile(seconds, 0.95)),
     }
 
 
+def with_options(options):
+    """`encode` with ENCODINGS options; "random" picks a new background for every punk."""
+
+    def make(punk, rng):
+        settings = dict(options)
+        if settings.get("background") == "random":
+            settings["background"] = random_colour(rng)
+        return encode(punk, **settings)
+
+    return make
+
+
 def row(result) -> str:
     return (
         f"| {result['name']} | {result['n']} | {100 * result['exact'] / result['n']:.1f} % "
-        f"| {result['refused']} | {result['median_ms']:.1f} | {result['p95_ms']:.1f} |"
+        f"| {result['refused']} | {result['wrong']} | {result['wrong_pixels']} "
+        f"| {result['median_ms']:.1f} | {result['p95_ms']:.1f} |"
     )
 
 
@@ -110,16 +133,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=None, help="only the first N test punks")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random backgrounds")
+    parser.add_argument("--hostile", action="store_true", help="the files of issue 19 instead")
     args = parser.parse_args()
 
     punks = load_punks().split("test")
     images = punks.images[: args.limit]
     load_image(encode(images[0]))  # build the palette and index outside the timings
 
-    results = [run(name, options, images, args.seed) for name, options in ENCODINGS.items()]
+    if args.hostile:
+        makers = {
+            f"{name} (issue 19)": (lambda f: lambda punk, rng: f(punk))(make)
+            for name, make in {**GREY_WITH_ALPHA, **SMALL_LOSSY}.items()
+        }
+    else:
+        makers = {name: with_options(options) for name, options in ENCODINGS.items()}
+    results = [run(name, make, images, args.seed) for name, make in makers.items()]
     header = [
-        "| encoding | punks | exact match | refused | median ms | p95 ms |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| encoding | punks | exact match | refused | wrong files | wrong pixels median / max "
+        "| median ms | p95 ms |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     total = sum(result["exact"] for result in results)
     count = sum(result["n"] for result in results)
@@ -132,7 +164,8 @@ def main() -> None:
     print("\n".join(header + [row(result) for result in results]))
     print(
         f"| **overall** | {count} | **{100 * total / count:.2f} %** | "
-        f"{sum(result['refused'] for result in results)} | {np.median(seconds):.1f} | |"
+        f"{sum(result['refused'] for result in results)} | "
+        f"{sum(result['wrong'] for result in results)} | | {np.median(seconds):.1f} | |"
     )
 
 
