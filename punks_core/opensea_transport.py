@@ -123,8 +123,10 @@ def _watch(connection: HTTPConnection) -> None:
         deadline.watch(connection)
 
 
-class _WatchedHTTPConnection(HTTPConnection):
-    # Watched when connecting (TCP, TLS handshake) and for each request on a kept-alive one.
+class _Watched:
+    """Mixin for urllib3's connections: the running attempt's deadline watches each of them,
+    when connecting (TCP, TLS handshake) and for each request on a kept-alive one."""
+
     def connect(self) -> None:
         _watch(self)
         super().connect()
@@ -135,9 +137,12 @@ class _WatchedHTTPConnection(HTTPConnection):
         super().request(*args, **kwargs)
 
 
-class _WatchedHTTPSConnection(HTTPSConnection):
-    connect = _WatchedHTTPConnection.connect
-    request = _WatchedHTTPConnection.request
+class _WatchedHTTPConnection(_Watched, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
 
 
 class _WatchedHTTPPool(HTTPConnectionPool):
@@ -284,7 +289,7 @@ class Transport:
             attempts += 1
             answer = None
             try:
-                answer = self._attempt(url, what, max_bytes, headers, params, follow_redirects)
+                answer = self._attempt(url, max_bytes, headers, params, follow_redirects)
             except _AttemptError as failure:
                 error = self._failure_error(failure, what, url, attempts)
                 if not failure.retry or attempts > self.max_retries:
@@ -309,18 +314,18 @@ class Transport:
 
     # --- one attempt ----------------------------------------------------------------------
 
-    def _attempt(self, url, what, max_bytes, headers, params, follow_redirects) -> Answer:
+    def _attempt(self, url, max_bytes, headers, params, follow_redirects) -> Answer:
         with _Deadline(self.timeout) as deadline:
             for _ in range(MAX_REDIRECTS + 1):
                 response = self._send(url, headers, params, deadline)
                 with response:
                     status = response.status_code
                     if follow_redirects and status in REDIRECT_STATUSES:
-                        url = self._redirect_target(response, what)
+                        url = self._redirect_target(response)
                         params = None
                         continue
                     limit = max_bytes if status < 300 else MAX_ERROR_BODY
-                    body = self._read(response, limit, deadline, what, strict=status < 300)
+                    body = self._read(response, limit, deadline, strict=status < 300)
                     return Answer(status, response.headers, body, response.url)
             raise _AttemptError("redirects", f"more than {MAX_REDIRECTS} redirects", retry=False)
 
@@ -338,7 +343,7 @@ class Transport:
         except requests.RequestException as error:
             raise self._classify(error, deadline, received=None) from None
 
-    def _read(self, response, limit: int, deadline: _Deadline, what: str, strict: bool) -> bytes:
+    def _read(self, response, limit: int, deadline: _Deadline, strict: bool) -> bytes:
         declared = response.headers.get("content-length", "")
         if strict and declared.isdigit() and int(declared) > limit:
             raise _AttemptError("too large", f"{_size(int(declared))} announced", retry=False)
@@ -357,12 +362,15 @@ class Transport:
             raise _AttemptError("slow body", _size(len(body)))
         return bytes(body)
 
-    def _redirect_target(self, response: requests.Response, what: str) -> str:
+    def _redirect_target(self, response: requests.Response) -> str:
         target = urljoin(response.url, response.headers.get("location", ""))
+        shown = self.redact(target)[:80]
         if urlsplit(target).scheme not in ("http", "https"):
-            raise _AttemptError(
-                "redirects", f"a redirect to {target[:80]!r}, not an http(s) address", retry=False
-            )
+            why = f"a redirect to {shown!r}, not an http(s) address"
+            raise _AttemptError("redirects", why, retry=False)
+        if self.redact(target) != target:  # following it would hand the key to that host
+            why = f"a redirect to {shown!r}, which holds the API key"
+            raise _AttemptError("redirects", why, retry=False)
         return target
 
     def _classify(self, error: requests.RequestException, deadline: _Deadline, received):

@@ -327,6 +327,16 @@ def test_a_redirect_echoing_the_key_does_not_show_it(hostile, key, form):
     assert len(hostile.requests) == 1
 
 
+def test_an_image_redirect_holding_the_key_is_not_followed(hostile):
+    hostile.behaviour = lambda h: send(h, 302, b"", {"Location": f"http://example.invalid/{KEY}"})
+    error = fails_within(2, lambda: client(hostile, max_retries=2).download_image(hostile.url))
+    assert str(error) == (
+        "the image server sent a redirect to 'http://example.invalid/***', which holds the API "
+        "key; not followed"
+    )
+    assert len(hostile.requests) == 1
+
+
 def test_the_key_echoed_in_answers_reaches_no_output(opensea, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("OPENSEA_API_KEY", KEY)
     opensea.nfts[0]["traits"].append({"trait_type": "note", "value": f"key {KEY}"})
@@ -534,3 +544,58 @@ def test_the_app_view_waits_briefly_or_says_why_not(opensea, monkeypatch, tmp_pa
         assert app.warning[0].value.startswith(
             "OpenSea: OpenSea asked us to wait 60 minutes (rate limit), longer than the 10 s"
         )
+
+
+# --- the same over TLS ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1 (openssl's command line)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+        + ["-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"]
+        + ["-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return cert, key
+
+
+@pytest.fixture
+def tls_hostile(hostile, certificate):
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*map(str, certificate))
+    hostile.server.socket = context.wrap_socket(hostile.server.socket, server_side=True)
+    hostile.url = hostile.url.replace("http://", "https://")
+    return hostile
+
+
+def tls_client(server, certificate, **options) -> OpenSeaClient:
+    import requests
+
+    session = requests.Session()
+    session.verify = str(certificate[0])  # the session's own settings are kept
+    return client(server, session=session, **options)
+
+
+def test_https_answers_and_dripping_headers_over_tls(tls_hostile, certificate, monkeypatch):
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):  # they would override session.verify
+        monkeypatch.delenv(name, raising=False)
+    body = b'{"nft": {"identifier": "1"}}'
+    tls_hostile.behaviour = lambda h: send(h, 200, body)
+    assert tls_client(tls_hostile, certificate).get_nft(1) == {"identifier": "1"}
+    tls_hostile.behaviour = lambda h: drip(h, HEAD, every=0.2)
+    api = tls_client(tls_hostile, certificate)
+    error = fails_within(2.5, lambda: api.get_nft(1))
+    assert str(error).startswith("OpenSea did not answer within 1 s (tried once)")
