@@ -91,6 +91,10 @@ _MIN_PUNK_CELLS = 100
 # composited on a background rounds by at most 0.87 levels, and the two closest palette colours
 # are 1.7 levels apart.
 _LOSSLESS_LEVELS = 0.9
+# A file in exact punk colours that differs from an original only by colours this close (RGB
+# levels) is as likely a colour-reduced copy (a 64-colour palette turned #595959 into the
+# punk colour #555555) as an edit: it is refused, not guessed. Visible edits are kept.
+_SUBTLE_LEVELS = 16.0
 
 # Matching a lossy file with the originals (measured on JPEG q30-q95 and WebP q30-q80 of 24x24,
 # 48x48, 72x72 and larger punks, bench/bench_upload.py --hostile): the 64 originals closest in
@@ -485,7 +489,8 @@ def _match_original(cells: np.ndarray, looks: _Looks) -> int | None:
     """The one original the cells show beyond doubt, or None (see the tolerances above)."""
     palette = _palette()
     luma = looks.appearance @ _LUMA.astype(np.float32)
-    table = np.minimum((cells @ _LUMA.astype(np.float32))[:, None] - luma, _LUMA_CLIP) ** 2
+    # Clipped, so that a few cells wrecked by the codec cannot push the right punk out.
+    table = np.minimum(np.abs((cells @ _LUMA.astype(np.float32))[:, None] - luma), _LUMA_CLIP) ** 2
     cost = table.ravel()[_gather_index()].sum(axis=1)
     candidates = np.argpartition(cost, _CANDIDATES)[:_CANDIDATES]
     fitted = _features(looks.of(palette.indices[candidates], cells))
@@ -525,34 +530,45 @@ def _decode_colour(cells: _Cells, background: np.ndarray) -> np.ndarray:
     if original is not None:
         return palette.images[original].copy()
 
-    if residual.max() <= _LOSSLESS_LEVELS:
-        original = _lossless_original(snapped, looks)
+    lossless = residual.max() <= _LOSSLESS_LEVELS
+    strays = None
+    if lossless:
+        original, strays = _nearest_original(snapped, looks)
+        if strays == 0:
+            return palette.images[original].copy()
     else:
         original = _match_original(flat_cells, looks)
-    if original is not None:
-        return palette.images[original].copy()
+        if original is not None:
+            return palette.images[original].copy()
     far = (residual > _FAR_FROM_PALETTE).mean()
     if far > _MAX_FAR_SHARE:
         raise _not_a_punk(f"{far:.0%} of its cells are far from every CryptoPunk colour")
     if np.count_nonzero(palette.rgba[snapped, 3]) < _MIN_PUNK_CELLS:
         raise _not_a_punk("too few of its cells stand out from the background to be a punk")
-    if residual.max() <= _LOSSLESS_LEVELS:
+    if lossless and strays > _SUBTLE_LEVELS:
         return palette.rgba[snapped].reshape(PUNK_SIZE, PUNK_SIZE, 4)  # an edit, as drawn
     raise InvalidImageError(_unreadable(cells))
 
 
-def _lossless_original(snapped: np.ndarray, looks: _Looks) -> int | None:
-    """The original that a file in exact punk colours shows, or None (an edit, as drawn).
+def _nearest_original(snapped: np.ndarray, looks: _Looks) -> tuple[int, float]:
+    """For a file in exact punk colours: the original closest to it, and how far it strays.
 
-    Colours that look alike on this background (black on black, smoke on white) are the only
-    doubt; an original that agrees everywhere else is the punk (it resolves the doubt).
+    Colours that look alike on this background (black on black) cannot be told apart, so they
+    count as agreeing. Returns the original that disagrees in the fewest cells and the largest
+    colour distance (RGB levels) between it and the file over those cells: 0 when the file is
+    that original as it looks here.
     """
     palette = _palette()
     appearance = looks.appearance
     alike = ((appearance[:, None] - appearance[None]) ** 2).sum(axis=-1) <= 1.0
     canonical = np.argmax(alike, axis=1).astype(np.uint8)
-    agree = (canonical[palette.indices] == canonical[snapped]).all(axis=1)
-    return int(np.argmax(agree)) if agree.any() else None
+    mismatches = canonical[palette.indices] != canonical[snapped]
+    nearest = int(np.argmin(mismatches.sum(axis=1)))
+    cells = mismatches[nearest]
+    if not cells.any():
+        return nearest, 0.0
+    strays = appearance[palette.indices[nearest, cells]] - appearance[snapped[cells]]
+    return nearest, float(np.sqrt((strays**2).sum(axis=-1)).max())
 
 
 def _unreadable(cells: _Cells) -> str:

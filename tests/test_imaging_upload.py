@@ -549,3 +549,19 @@ def test_size_refusals_name_the_limit_broken():
     wide = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
     with pytest.raises(InvalidImageError, match="5000x24 pixels, and a side may be at most 4096"):
         load_image(wide)
+
+
+def test_lossless_file_near_an_original_is_refused_not_guessed(punks):
+    """A lossless file whose colours stray from an original's by a few levels only (a
+    64-colour palette turned punk 9207's #595959 into the punk colour #555555) could be a
+    colour-reduced copy or an edit: neither guess is safe."""
+    punk = punks.images[9207]
+    quantised = Image.fromarray(punk, "RGBA").quantize(64)
+    assert (np.asarray(quantised.convert("RGBA"))[18, 14] == (85, 85, 85, 255)).all()
+    with pytest.raises(InvalidImageError, match="upload the original PNG"):
+        load_image(save(quantised))
+    drawn = punk.copy()
+    drawn[18, 14:19] = (85, 85, 85, 255)  # the same pixels drawn by hand, enlarged x4
+    assert tuple(punk[18, 14]) == (89, 89, 89, 255)
+    with pytest.raises(InvalidImageError, match="colour-reduced or edited"):
+        load_image(encode(drawn, size=96))
