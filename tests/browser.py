@@ -86,10 +86,13 @@ def streamlit_server(timeout: float = 60):
 
 
 def page_url(base: str, page_file: str) -> str:
-    """The URL Streamlit gives a file of pages/: `2_Class_Balance.py` -> `/Class_Balance`."""
-    if page_file == "app.py":
+    """The URL the app's navigation gives a page file: `2_Class_Balance.py` -> `/Class_Balance`."""
+    from lab_ui import HOME, LAB_PAGES
+
+    name = Path(page_file).name
+    if name in ("app.py", Path(HOME.file).name):
         return base + "/"
-    return f"{base}/{Path(page_file).stem.split('_', 1)[1]}"
+    return f"{base}/{next(p.url for p in LAB_PAGES if Path(p.file).name == name)}"
 
 
 def wait_until_idle(page, timeout_ms: int = 60_000) -> None:

@@ -132,7 +132,7 @@ def expect_grid_height(page, height: int) -> None:
     """Wait until the explorer's punk grid is a loaded picture `height` pixels high."""
     page.wait_for_function(
         """height => {
-            const image = document.querySelector('[role="tabpanel"] [data-testid="stImage"] img');
+            const image = document.querySelector('[role="tabpanel"] .punk-grid img');
             return image && image.complete && image.naturalHeight === height;
         }""",
         arg=height,
@@ -146,8 +146,8 @@ def test_explorer_filter_and_detail(open_page, punks):
     page = open_page("1_Dataset_Explorer.py")
     caption = page.locator('[data-testid="stCaptionContainer"]').filter(has_text="punks match")
     expect(caption).to_contain_text("10,000 of 10,000 punks match")
-    # The grid is one picture, 25 punks a row: 250 punks are 10 rows, the 9 aliens one.
-    expect_grid_height(page, grid(punks.images[:250], 25, gap=1).shape[0])
+    # The grid is one picture, 18 punks a row at zoom 2: 250 punks are 14 rows, 9 aliens one.
+    expect_grid_height(page, grid(punks.images[:250], 18, gap=1).shape[0])
 
     pick_option(page, "explorer_types", "Alien")
     page.keyboard.press("Escape")  # close the multiselect's menu
@@ -165,7 +165,28 @@ def test_explorer_filter_and_detail(open_page, punks):
     settle(page)
     expect(detail).to_have_text(f"CryptoPunk #{punk_id}: {punks.types[punk_id]}")
     expect(page.get_by_text("Rarity rank")).to_be_visible()
+    # Choosing a punk of the page after typing an id shows the chosen one.
+    pick_option(page, "explorer_detail", f"#{aliens[1]}")
+    settle(page)
+    expect(detail).to_have_text(f"CryptoPunk #{aliens[1]}: Alien")
     screenshot(page, "1_Dataset_Explorer.py")
+
+
+def test_explorer_zoom_is_exact(open_page):
+    page = open_page("1_Dataset_Explorer.py")
+    zoom_slider = key(page, "explorer_zoom").get_by_role("slider")
+    zoom_slider.focus()
+    for _ in range(2):  # 2x -> 4x
+        page.keyboard.press("ArrowRight")
+    settle(page)
+    page.wait_for_function("() => document.querySelector('.punk-grid img')?.dataset.scale === '4'")
+    image = page.locator(".punk-grid img")
+    natural = image.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+    box = image.bounding_box()
+    # Every punk pixel is 4x4 CSS pixels: a 24-pixel punk is 96 wide, the grid never shrunk.
+    assert box["width"] == natural[0] * 4 and box["height"] == natural[1] * 4
+    assert natural[0] == 9 * 25 - 1  # 9 punks a row at 4x, one pixel between them
+    assert image.evaluate("img => getComputedStyle(img).imageRendering") == "pixelated"
 
 
 # 2. Class Balance ------------------------------------------------------------------------------
@@ -356,7 +377,7 @@ def test_convolution_preset_and_kernel_edit(open_page, punks):
     page.keyboard.press("ArrowLeft")
     page.keyboard.press("ArrowLeft")
     page.keyboard.type("7")
-    expect(page.locator("input.gdg-input")).to_have_value("7")  # the cell's editor opened
+    expect(page.locator("input.gdg-input, textarea.gdg-input")).to_have_value("7")  # editor open
     page.keyboard.press("Enter")
     expect(hand_sum(page)).to_contain_text("(0.567 × 7) + (0.567 × 0)")
     settle(page)
@@ -364,7 +385,47 @@ def test_convolution_preset_and_kernel_edit(open_page, punks):
     assert hand_sum(page).inner_text().endswith("= 4.539")  # 0.567 × (7 + 1)
     expect_output(page, convolve(gray, np.array([[7.0, 0, 0], [0, 1, 0], [0, 0, 0]])))
     assert page.locator('[data-testid="stAlert"]').count() == 0
+    preset = key(page, "conv_preset").get_by_role("combobox")
+    expect(preset).to_have_value("Custom")  # an edit is no preset any more
     screenshot(page, "5_Convolution_Lab.py")
+
+
+def type_in_first_cell(page, text: str) -> None:
+    """Type `text` into the kernel's row 1, column 1 (the editor is a canvas)."""
+    canvas = page.locator('[data-testid="stDataFrame"] [data-testid="data-grid-canvas"]')
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    row_height = box["height"] / 4
+    page.mouse.click(box["x"] + box["width"] - 15, box["y"] + 1.5 * row_height)
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.type(text[0])  # the first key opens the cell's editor...
+    editor = page.locator("input.gdg-input, textarea.gdg-input")
+    expect(editor).to_have_value(text[0])
+    editor.fill(text)  # ...which then takes the rest as typed
+    expect(editor).to_have_value(text)
+    page.keyboard.press("Enter")
+    settle(page)
+
+
+def test_convolution_cells_take_fractions_and_refuse_words(open_page, punks):
+    page = open_page("5_Convolution_Lab.py")
+    gray = to_grayscale(punks.images[punks.row(0)])
+    pick_option(page, "conv_preset", "Identity")
+    settle(page)
+    type_in_first_cell(page, "1/9")
+    expect(kernel_cells(page).nth(1)).to_have_text("1/9")  # the cell keeps what was typed
+    expected = np.array([[1 / 9, 0, 0], [0, 1, 0], [0, 0, 0]])
+    expect_output(page, convolve(gray, expected))  # 1/9 is 0.111..., not 19
+    assert page.locator('[data-testid="stAlert"]').count() == 0
+
+    type_in_first_cell(page, "abc")
+    error = page.locator('[data-testid="stAlert"]')
+    expect(error).to_contain_text("row 1, column 1")
+    expect(error).to_contain_text("Still using the last good kernel")
+    assert "NaN" not in error.inner_text() and "None" not in error.inner_text()
+    expect(kernel_cells(page).nth(1)).to_have_text("abc")
+    expect_output(page, convolve(gray, expected))  # the last good kernel still drives it
 
 
 # 6. Sweeps -------------------------------------------------------------------------------------
@@ -381,5 +442,20 @@ def test_sweeps_show_the_shipped_studies(open_page):
     key(page, "sweep_task").get_by_role("radio", name="Type + accessories (92 labels)").click()
     wait_until_idle(page, SLOW_MS)
     expect(page.get_by_text("Best trial's val exact match")).to_be_visible()
+    chosen = key(page, "sweep_task").get_by_role("radio", name="Type + accessories (92 labels)")
+    chosen.click()  # again: the task stays chosen, its figures stay
+    wait_until_idle(page, SLOW_MS)
+    expect(chosen).to_be_checked()
+    expect(page.get_by_text("Best trial's val exact match")).to_be_visible()
     expect(key(page, "sweep_parallel").locator(".js-plotly-plot")).to_contain_text("dropout")
     screenshot(page, "6_Sweeps.py")
+
+
+def test_classifier_explains_a_confident_label(open_page):
+    page = open_page("3_Live_Classifier.py")
+    chart = key(page, "classifier_saliency").locator(".js-plotly-plot")
+    expect(chart).to_contain_text("How much each pixel counts for")
+    limit = chart.evaluate("plot => plot.layout.coloraxis.cmax")
+    assert limit >= 0.05  # a visible scale, in tenths of a decade of odds, not micro-units
+    ticks = chart.locator(".colorbar text").all_text_contents()
+    assert ticks and not any(unit in "".join(ticks) for unit in "μfpn")
