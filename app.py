@@ -6,7 +6,9 @@ cards, the page titles and the browser tabs all say the same thing.
 
 import streamlit as st
 
-from lab_ui import APP_ICON, APP_NAME, navigation  # also quiets TensorFlow's start-up logs
+from lab_ui import APP_ICON, APP_NAME, navigation, warm_up_models  # quiets TensorFlow's logs
 
 st.set_page_config(page_title=APP_NAME, page_icon=APP_ICON, layout="wide")
-navigation().run()
+page = navigation()
+page.run()
+warm_up_models()  # after the page: the first page a visitor opens is drawn before it starts

@@ -99,6 +99,30 @@ def _old_multipage_mode() -> bool:
     return bool(getattr(PagesManager, "uses_pages_directory", False))
 
 
+@st.cache_resource(show_spinner=False)
+def warm_up_models() -> None:
+    """Load TensorFlow, the classifier and the generator once per server, in the background.
+
+    TensorFlow alone takes seconds to import on a small CPU: started when the first visitor
+    opens any page, it is ready by the time they reach a page that needs a model. The loaders
+    are the cached ones the pages use, so nothing loads twice; a missing model is no error
+    here (its page says what to do). PUNKLAB_WARM_UP=0 turns it off (the AppTests do).
+    """
+    import contextlib
+    import threading
+
+    if os.environ.get("PUNKLAB_WARM_UP", "1") == "0":
+        return
+
+    def load() -> None:
+        for loader in (cached_classifier, cached_generator):
+            # Any failure: the page that needs the model reports it in words.
+            with contextlib.suppress(Exception):
+                loader()
+
+    threading.Thread(target=load, name="punklab-warm-up", daemon=True).start()
+
+
 def lab_pages() -> list[LabPage]:
     """The pages of `LAB_PAGES` whose file is present, in reading order."""
     return [page for page in LAB_PAGES if page.exists()]

@@ -1,6 +1,15 @@
-"""Server time of the foundation pages, measured with Streamlit's AppTest.
+"""Page loads in a real browser against the real server, and server time with AppTest.
 
-    .venv/bin/python bench/bench_pages.py [--runs 5]
+    .venv/bin/python bench/bench_pages.py --browser [--runs 3]
+    .venv/bin/python bench/bench_pages.py [--runs 5]          (AppTest server time)
+
+--browser: `streamlit run app.py` as scripts/app.sh starts it (the repository's
+.streamlit/config.toml, so no file watcher), Debian's chromium under Playwright. Per page:
+"first load" is the first visit after a fresh server start (cold caches: TensorFlow and the
+models load on the first page that needs them, unless warmed); "repeat" is a new tab on the same
+server. A load ends when the script run is over, nothing is stale, every image is decoded and
+every chart drawn (tests/browser.py's wait_until_idle). Targets: first <= 4 s, repeat <= 2 s.
+Also reports the load average and whether the server logged an inotify overflow or a CUDA error.
 
 - first render: a fresh Python process per run, as a just-started server (Streamlit itself
   warmed on a one-line script), with cold caches: the page's imports, the dataset load and
@@ -15,6 +24,8 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -73,10 +84,94 @@ def explorer_filter_changes(runs: int) -> dict[str, list[float]]:
     return times
 
 
+def browser_loads(runs: int) -> None:
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    from lab_ui import HOME, lab_pages
+    from tests.browser import CHROMIUM_FLAGS, chromium_path, page_url, wait_until_idle
+
+    pages = [HOME, *lab_pages()]
+    first = {p.title: [] for p in pages}
+    repeat = {p.title: [] for p in pages}
+    load = [os.getloadavg()[0]]
+    log = ""
+    for _ in range(runs):
+        with browser_server() as (url, server_log), sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=chromium_path(), args=CHROMIUM_FLAGS
+            )
+            for times in (first, repeat):
+                for page_info in pages:
+                    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                    start = time.perf_counter()
+                    page.goto(page_url(url, Path(page_info.file).name))
+                    wait_until_idle(page, 120_000)
+                    times[page_info.title].append(time.perf_counter() - start)
+                    page.close()
+            browser.close()
+            load.append(os.getloadavg()[0])
+            log += server_log()
+    cpus = os.cpu_count()
+    print(f"load average (1 min) during the runs: {min(load):.2f}–{max(load):.2f} on {cpus} CPUs")
+    print(
+        f"server log: inotify overflow {'YES' if 'inotify' in log.lower() else 'no'}, "
+        f"cuInit error {'YES' if 'cuinit' in log.lower() else 'no'}"
+    )
+    print("| page | first load (median, max) | repeat visit (median, max) | targets |")
+    print("|---|---|---|---|")
+    for page_info in pages:
+        f, r = first[page_info.title], repeat[page_info.title]
+        print(
+            f"| {page_info.title} | {statistics.median(f):.2f} s, {max(f):.2f} s "
+            f"| {statistics.median(r):.2f} s, {max(r):.2f} s | ≤ 4 s, ≤ 2 s |"
+        )
+
+
+@contextmanager
+def browser_server():
+    """`streamlit run app.py` as the README starts it; yields (url, a reader of its log)."""
+    import tempfile
+
+    from tests.browser import free_port
+
+    port = free_port()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - read while the server runs, closed below
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
+         "--server.address=127.0.0.1", f"--server.port={port}"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.5)
+
+        def read() -> str:
+            log.seek(0)
+            return log.read().decode(errors="replace")
+
+        yield url, read
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        log.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
-    runs = parser.parse_args().runs
+    parser.add_argument("--browser", action="store_true", help="real browser, real server")
+    args = parser.parse_args()
+    runs = args.runs
+    if args.browser:
+        browser_loads(runs)
+        return
 
     print("| measurement | median | max | target |")
     print("|---|---|---|---|")

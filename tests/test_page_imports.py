@@ -11,7 +11,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = """
-import sys
+import os, sys
+os.environ["PUNKLAB_WARM_UP"] = "0"  # app.py's background model loading, tested apart
 from streamlit.testing.v1 import AppTest
 app = AppTest.from_file({path!r}, default_timeout=60)
 app.run()

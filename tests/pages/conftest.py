@@ -1,11 +1,14 @@
 """AppTest helpers: run a page script from the repository root as `streamlit run` would."""
 
+import os
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
+# No background model loading in AppTests: it would import TensorFlow into every test process.
+os.environ["PUNKLAB_WARM_UP"] = "0"
 
 
 @pytest.fixture
