@@ -74,6 +74,20 @@ def random_punk() -> None:
     state.conv_punk_id = random.randrange(N_PUNKS)
 
 
+def kernel_from_url() -> None:
+    """`?kernel=` nine comma-separated weights, row by row: the Training Studio links a filter
+    it learned this way. Read once per new link, so the editor stays free afterwards."""
+    text = st.query_params.get("kernel")
+    if text is None or text == state.get("conv_url_kernel"):
+        return
+    state.conv_url_kernel = text
+    cells = text.split(",")
+    try:
+        use_kernel(parse_kernel([cells[0:3], cells[3:6], cells[6:9]] if len(cells) == 9 else cells))
+    except KernelError as error:
+        st.warning(f"The kernel in the link cannot be used: {error}")
+
+
 @st.cache_resource(max_entries=4, show_spinner="Reading the picture…")
 def upload_values(file_id: str, _data: bytes, colour: bool):
     """The upload as RGBA, as the floats the filter sees, and pooled for display."""
@@ -93,6 +107,7 @@ state.setdefault("conv_good_kernel", PRESETS[FIRST_PRESET])
 state.setdefault("conv_editor_base", PRESETS[FIRST_PRESET])
 state.setdefault("conv_editor_version", 0)
 state.setdefault("conv_preset", FIRST_PRESET)
+kernel_from_url()
 with st.sidebar:
     st.header("Image")
     source = st.radio("Source", ["Punk", "Upload"], horizontal=True, key="conv_source")
