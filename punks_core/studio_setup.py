@@ -303,6 +303,21 @@ PRESETS = {
         "instead of falling, and accuracy flips between about 37 % and 62 %: the network "
         "keeps calling every punk Female, then every punk Male. Try 0.05.",
     ),
+    "Diverging: learning rate 10": Preset(
+        Experiment(
+            model="fnn",
+            layers=3,
+            units=512,
+            optimizer="sgd",
+            lr=10.0,
+            batch=20,
+            punks=2000,
+            epochs=1,
+        ),
+        "A wide FNN with SGD at a learning rate of 10: within a few steps the weights grow so "
+        "large that the arithmetic overflows and the loss is no longer a number. The studio "
+        "stops such a run and says so.",
+    ),
     "Tiny data: 50 punks": Preset(
         dataclasses.replace(_CNN, punks=50, batch=10, epochs=30),
         "Only 50 training punks: the training loss falls almost to 0 while the validation "

@@ -483,7 +483,7 @@ def _train(run: Run, punks: Punks) -> None:
     )
     seconds = f"{run.view().train_seconds:.1f} s"
     endings = {
-        None: ("finished", f"Trained {e.epochs} epochs in {seconds}."),
+        None: ("finished", f"Trained {e.epochs} epoch{'s' if e.epochs > 1 else ''} in {seconds}."),
         "stopped": ("stopped", f"Stopped after {seconds}; the model keeps what it learned."),
         "time_limit": (
             "time_limit",
