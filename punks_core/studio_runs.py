@@ -25,6 +25,7 @@ from punks_core.studio_train import WALL_CAP_S, Run, train_run
 
 MAX_TRAININGS = int(os.environ.get("PUNKLAB_MAX_TRAININGS", "2"))  # the machine has 2 cores
 POLL_S = 0.1
+# Every process of one server must share this folder; PUNKLAB_TRAINING_DIR moves it (tests).
 DEFAULT_FOLDER = Path(tempfile.gettempdir()) / "punklab-trainings"
 
 
@@ -38,7 +39,8 @@ class TrainingSlots:
 
     def __init__(self, limit: int = MAX_TRAININGS, folder: str | Path | None = None):
         self.limit = max(1, limit)
-        self.folder = Path(folder) if folder is not None else DEFAULT_FOLDER
+        folder = folder or os.environ.get("PUNKLAB_TRAINING_DIR") or DEFAULT_FOLDER
+        self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def _take_ticket(self):
