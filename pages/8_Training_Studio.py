@@ -2,6 +2,7 @@
 
 import dataclasses
 import random
+import sys
 from urllib.parse import urlencode
 
 import numpy as np
@@ -50,6 +51,25 @@ CHANNELS = ["R", "G", "B", "A"]
 POLL_S = 0.5  # the live view redraws twice a second
 MAX_HISTORY = 8
 state = st.session_state
+
+
+def keep_keras_session() -> None:
+    """Stop Streamlit from calling `keras.backend.clear_session()` after every script run.
+
+    Streamlit does that for apps that build a model inside the script; here it would hit a
+    run training in a background thread twice a second (each poll of the live view): a full
+    garbage collection and an emptied TensorFlow kernel cache each time. Measured on this
+    2-core machine: 2 training steps a second instead of 60. This lab keeps its models in
+    `st.cache_resource` or a run, never in the script, so there is nothing to clear.
+    """
+    from streamlit.runtime.scriptrunner import script_runner
+
+    def clean_problem_modules() -> None:  # what Streamlit does, minus Keras
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        if pyplot is not None:
+            pyplot.close("all")
+
+    script_runner._clean_problem_modules = clean_problem_modules
 
 
 @st.cache_resource(show_spinner=False)
@@ -439,6 +459,7 @@ def history_ui() -> None:
 
 # --- the page ----------------------------------------------------------------------------------
 
+keep_keras_session()
 page_header(__file__)
 punks = punks_or_stop()
 tasks = [t for t in TASKS if t != "visible" or visible_task_ready(punks)]
