@@ -96,29 +96,37 @@ _LOSSLESS_LEVELS = 0.9
 # punk colour #555555) as an edit: it is refused, not guessed. Visible edits are kept.
 _SUBTLE_LEVELS = 16.0
 
-# Matching a lossy file with the originals (measured on JPEG q30-q95 and WebP q30-q80 of 24x24,
-# 48x48, 72x72 and larger punks, bench/bench_upload.py --hostile): the 64 originals closest in
-# brightness always held the right punk; of those, the one that explains the file best is kept
-# only when every other one that looks different lies clearly farther: the file sits at least
-# _MIN_SIDEDNESS of the way from the halfway point towards it, and the gap is _MIN_EVIDENCE times
-# what the noise around the differing cells (their neighbours' misfit) could produce. With
-# these, 4,500 files of 500 punks gave no wrong punk; read exactly (200 punks): 24x24 JPEG 3 %
-# at q30, 44 % at q50, 82 % at q75, 99.5 % at q95; 24x24 WebP 80 % at q30, 98 % at q80; 48x48
-# JPEG q30 83 %; 72x72 JPEG q50 90 %; the rest refused. A cell whose brightness is off by
-# _MAX_OUTLIER times the file's 90th-percentile noise is an edit, not noise: right matches
-# reached 7.3, punks with two pixels edited had a median of 6 on 24x24 JPEG q75 (an edit that
-# small hides in that noise) but 37-98 on 5x-14x uploads.
-# Brightness noise (90th percentile, levels) beyond which a file is refused outright: 24x24
-# JPEGs show 3-5 at q95, 12-16 at q75, 18-29 at q50 and 24-38 at q30, where the one wrong match
-# seen in 2,700 q30-q95 files was (punk 9389 as 4869, noise 27).
-_MAX_NOISE = 24.0
-_CANDIDATES = 64
-_LUMA_CLIP = 60.0
+# Matching a lossy file with the originals (measured on 550 test punks as JPEG and WebP, q30-q95,
+# 24x24 to 120x120, five backgrounds: 7,700 files): the 64 originals closest in brightness always
+# held the right punk; of those, the one that explains the file best is kept only when every
+# other one that looks different lies clearly farther: the file sits at least _MIN_SIDEDNESS of
+# the way from the halfway point towards it, and the gap is _MIN_EVIDENCE times what the noise
+# around the differing cells (their neighbours' misfit) could produce. With the rules below no
+# file came back as a wrong punk; the rest were refused (24x24 JPEG: 0 % read at q30, 24 % at
+# q50, 56 % at q75, 96 % at q95; 24x24 WebP q80 88 %; 120x120 WebP q80 100 %). A cell whose
+# brightness is off by _MAX_OUTLIER times the file's 90th-percentile noise is an edit, not noise:
+# right matches reached 7.3, punks with two pixels edited had a median of 6 on 24x24 JPEG q75
+# (an edit that small hides in that noise) but 37-98 on 5x-14x uploads.
 _MIN_SIDEDNESS = 0.5
-_MIN_EVIDENCE = 3.0
+# WebP q50 at 2x erased a one-pixel mole entirely (the file read 108-112 where the skin is 113
+# and the mole 82; the wrong punks sat 0.69 and 0.88 of the way): in files under
+# _ERASING_SCALE pixels per punk pixel, against an original whose extra detail covers at most
+# _SMALL_DETAIL_CELLS cells, the file must sit this close to the best one. At 4x and more a
+# punk pixel spans whole codec blocks, and no such loss was seen.
+_MIN_SIDEDNESS_ERASABLE = 0.9
+_ERASING_SCALE = 3.5
+_SMALL_DETAIL_CELLS = 2
+_SMALL_WEIGHT = 0.05
+_MIN_EVIDENCE = 2.0
 _MIN_NOISE = 0.5
 _MAX_OUTLIER = 10.0
 _MIN_OUTLIER_LEVELS = 12.0
+# Brightness noise (90th percentile, levels) beyond which a file is refused outright: 24x24
+# JPEGs show 3-5 at q95, 12-16 at q75, 18-29 at q50 and 24-38 at q30, where the one wrong match
+# seen before this bound (punk 9389 as 4869) had 27.
+_MAX_NOISE = 24.0
+_CANDIDATES = 64
+_LUMA_CLIP = 60.0
 
 
 @dataclass(frozen=True)
@@ -544,8 +552,13 @@ def _ring_rms(values: np.ndarray) -> np.ndarray:
     return np.sqrt(total / count)
 
 
-def _match_original(cells: np.ndarray, looks: _Looks, blur: str | None = None) -> int | None:
-    """The one original the cells show beyond doubt, or None (see the tolerances above)."""
+def _match_original(cells: np.ndarray, looks: _Looks, scale: float) -> int | None:
+    """The one original the cells show beyond doubt, or None (see the tolerances above).
+
+    `scale` is the file's pixels per punk pixel: it says how the decoder's chroma upsampling
+    reaches cell centres, and whether a one-cell detail is small enough to be lost whole.
+    """
+    blur = "blocks" if scale < 1.5 else "cells" if scale < 2.5 else None
     palette = _palette()
     luma = looks.appearance @ _LUMA.astype(np.float32)
     # Clipped, so that a few cells wrecked by the codec cannot push the right punk out.
@@ -566,17 +579,39 @@ def _match_original(cells: np.ndarray, looks: _Looks, blur: str | None = None) -
     if luma_error.max() > max(_MAX_OUTLIER * noise, _MIN_OUTLIER_LEVELS):
         return None  # a cell no original explains: an edited or generated punk
     noise_map = _neighbour_noise(residual)
+    detail = _detail(fitted[:, : PUNK_SIZE * PUNK_SIZE])
     for other in order[1:]:
         difference = fitted[other] - fitted[best]
         apart = float((difference**2).sum())
         if apart <= 1.0:
             continue  # looks the same on this background (black on black): either is right
+        weight = difference**2 / apart
         gap = float(misfit[other] - misfit[best])
-        local_noise = np.sqrt(((difference**2 / apart) * noise_map**2).sum())
+        local_noise = np.sqrt((weight * noise_map**2).sum())
         evidence = gap / (2 * max(local_noise, _MIN_NOISE) * np.sqrt(apart))
-        if gap < _MIN_SIDEDNESS * apart or evidence < _MIN_EVIDENCE:
+        # A codec smooths and never sharpens: where the other original has a detail the best
+        # one lacks (a mole on a cheek), the file may have lost it, so agreeing with the
+        # smoother one proves less.
+        luma_weight = weight[: PUNK_SIZE * PUNK_SIZE]
+        erasable = (
+            scale < _ERASING_SCALE
+            and (luma_weight * (detail[other] - detail[best])).sum() > 0
+            and np.count_nonzero(luma_weight > _SMALL_WEIGHT) <= _SMALL_DETAIL_CELLS
+        )
+        sidedness = _MIN_SIDEDNESS_ERASABLE if erasable else _MIN_SIDEDNESS
+        if gap < sidedness * apart or evidence < _MIN_EVIDENCE:
             return None
     return int(candidates[best])
+
+
+def _detail(luma: np.ndarray) -> np.ndarray:
+    """(K, 576) how far each cell's brightness stands out from the mean of its 4 neighbours."""
+    grid = luma.reshape(-1, PUNK_SIZE, PUNK_SIZE)
+    padded = np.pad(grid, ((0, 0), (1, 1), (1, 1)), mode="edge")
+    around = (
+        padded[:, :-2, 1:-1] + padded[:, 2:, 1:-1] + padded[:, 1:-1, :-2] + padded[:, 1:-1, 2:]
+    ) / 4
+    return np.abs(grid - around).reshape(len(luma), -1)
 
 
 def _decode_colour(cells: _Cells, background: np.ndarray) -> np.ndarray:
@@ -604,11 +639,16 @@ def _decode_colour(cells: _Cells, background: np.ndarray) -> np.ndarray:
         # of #763b1a, punk 9013 into punk 1000. No noise model can undo that.
         original = None
     else:
-        scale = cells.size[0] / PUNK_SIZE
-        blur = "blocks" if scale < 1.5 else "cells" if scale < 2.5 else None
-        original = _match_original(flat_cells, looks, blur)
+        original = _match_original(flat_cells, looks, cells.size[0] / PUNK_SIZE)
         if original is not None:
             return palette.images[original].copy()
+    if (
+        not lossless
+        and cells.format in _LOSSY_FORMATS
+        and cells.size[0] < _ERASING_SCALE * PUNK_SIZE
+    ):
+        # Pixel art on the grid (checked when reading) whose colours a small lossy file blurred.
+        raise InvalidImageError(_unreadable(cells))
     far = (residual > _FAR_FROM_PALETTE).mean()
     if far > _MAX_FAR_SHARE:
         raise _not_a_punk(f"{far:.0%} of its cells are far from every CryptoPunk colour")
