@@ -11,7 +11,7 @@ the server: unlike `bench_load.py`'s chromium tabs, which on a 2-core machine sa
 themselves. Sessions are spread over the pages in turn:
 - Dataset Explorer: open a punk by id, every other step also switch the type filter;
 - Live Classifier: classify a punk by id;
-- GAN Gallery: move the epoch slider;
+- GAN Gallery: move the epoch slider (a rerun of its st.fragment only, as in a browser);
 - Convolution Lab: pick a punk and type a number into a kernel cell.
 Session k uses its own ids, epochs and kernel weights (k, k+N, k+2N, ...) and checks after
 every rerun that the page shows *its* choice (else: cross-talk). Latency = from sending the
@@ -62,6 +62,8 @@ class Session:
         self.index, self.sessions, self.page, self.types = index, sessions, page, types
         self.widgets: dict[str, str] = {}  # key -> widget id, learned from the deltas
         self.sliders: dict[str, tuple[float, float]] = {}  # key -> (min, max)
+        self.fragments: dict[str, str] = {}  # key -> id of the st.fragment drawing the widget
+        self.fragment = ""  # the next rerun's: a widget inside a fragment reruns only that
         self.states: dict[str, tuple[str, object]] = {}  # key -> (WidgetState field, value)
         self.latencies: list[float] = []
         self.errors: list[str] = []
@@ -83,6 +85,7 @@ class Session:
         msg = BackMsg()
         msg.rerun_script.query_string = ""
         msg.rerun_script.page_name = self.page
+        msg.rerun_script.fragment_id = self.fragment
         for key, (field, value) in self.states.items():
             if key not in self.widgets:
                 continue
@@ -113,11 +116,12 @@ class Session:
                     if getattr(inner, "id", "").startswith("$$ID-"):
                         key = inner.id.rsplit("-", 1)[-1]
                         self.widgets[key] = inner.id
+                        self.fragments[key] = reply.delta.fragment_id
                         if name == "slider":
                             self.sliders[key] = (inner.min, inner.max)
                     if hasattr(inner, "body"):
                         texts.append(inner.body)
-                elif kind == "script_finished" and reply.script_finished in (0, 1):
+                elif kind == "script_finished" and reply.script_finished in (0, 1, 3):
                     if reply.script_finished == 1:
                         raise RuntimeError("the page did not compile")
                     break
@@ -138,6 +142,7 @@ class Session:
             low, high = (int(v) for v in self.sliders["gan_epoch"])
             epoch = low + self.next_choice(high - low + 1)
             self.states["gan_epoch"] = ("double_array_value", [epoch])
+            self.fragment = self.fragments["gan_epoch"]  # as the browser (and the player) do
             return rf"^Epoch {epoch}:"
         if self.page == CONVOLUTION:
             weight = 2 + self.next_choice(97)  # 2..98, typed into the kernel's top-left cell
