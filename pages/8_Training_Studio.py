@@ -27,6 +27,7 @@ from punks_core.studio_figures import (
     ACCURACY_NAMES,
     confusion_figure,
     curve_figures,
+    probability_figure,
     runs_figure,
 )
 from punks_core.studio_runs import MAX_TRAININGS, Studio
@@ -322,7 +323,8 @@ def comparison(result, experiment: Experiment, seconds: float | None) -> None:
     )
     st.caption(
         "All scored on the same 1,000 validation punks (ids 8000–8999). The shipped models "
-        "trained for about 18 minutes on all 92 labels, with skin-tone augmentation."
+        "learned all 92 labels at once, for minutes, with skin-tone augmentation, and were "
+        "picked by their validation loss."
         + (
             f" Always answering 'no {experiment.accessory}' would score "
             f"{result.metrics['baseline_accuracy']:.1%}."
@@ -347,7 +349,7 @@ def filters_ui(result) -> None:
     if filters.shape[0] != 3:
         st.caption("The Convolution Lab takes 3x3 filters: train with kernel size 3 to open one.")
         return
-    pick = st.number_input("Filter", 1, n, key="studio_filter_pick")
+    pick = st.columns(4)[0].number_input("Filter", 1, n, key="studio_filter_pick")
     kernel = weights[..., pick - 1]
     weights_text = ",".join(f"{w:.4g}" for w in kernel.ravel())
     # A link, not st.page_link: it opens the lab in a new tab, and this run stays here.
@@ -399,7 +401,7 @@ def try_it(result, experiment: Experiment, punks) -> None:
             if experiment.task == "visible":
                 said = [a for a in ACCESSORIES if probabilities[a] >= 0.5]
                 st.markdown(", ".join(said) or "*no accessories*")
-            st.bar_chart(probabilities[list(TYPES)], height=180)
+            st.plotly_chart(probability_figure(probabilities, list(TYPES)), key="studio_try_chart")
     with truth:
         if known is not None:
             labels = punks.visible_labels if experiment.task == "visible" else punks.labels
@@ -433,7 +435,12 @@ def results(view, result, punks) -> None:
             hide_index=True,
         )
     st.subheader("Layers and parameters")
-    st.dataframe(result.layers, key="studio_layers_table", hide_index=True)
+    st.dataframe(
+        result.layers,
+        key="studio_layers_table",
+        hide_index=True,
+        column_config={"parameters": st.column_config.NumberColumn(format="localized")},
+    )
     st.caption(f"{result.parameters:,} parameters in all.")
     if result.filters is not None:
         filters_ui(result)

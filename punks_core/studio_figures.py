@@ -43,7 +43,8 @@ def curve_figures(points: tuple[Point, ...], task: str, epochs: int) -> tuple[go
     }
     loss.update_layout(
         title="Loss (log scale)",
-        yaxis={"type": "log", "exponentformat": "power", "title": "loss"},
+        # One tick per power of ten, written out (1, 0.1, 0.01): no crowd of minor labels.
+        yaxis={"type": "log", "dtick": 1, "exponentformat": "none", "title": "loss"},
         **common,
     )
     accuracy.update_layout(
@@ -101,5 +102,16 @@ def runs_figure(runs: list[dict], task_names: dict[str, str]) -> go.Figure:
         xaxis={"title": "epoch"},
         yaxis={"range": [0, 1.02], "tickformat": ".0%", "title": f"validation {title}"},
         legend={"orientation": "h", "y": -0.3},
+    )
+    return figure
+
+
+def probability_figure(probabilities, names: list[str]) -> go.Figure:
+    """The network's probability for each of `names`, in that order (the types' usual order)."""
+    figure = go.Figure(
+        go.Bar(x=names, y=[float(probabilities[name]) for name in names], marker_color="#638596")
+    )
+    figure.update_layout(
+        height=220, margin=_MARGIN, yaxis={"range": [0, 1], "tickformat": ".0%"}, showlegend=False
     )
     return figure

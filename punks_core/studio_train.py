@@ -7,6 +7,7 @@ Keras is imported inside the functions that train, so that reading a run costs n
 """
 
 import math
+import random
 import threading
 import time
 from dataclasses import dataclass, field
@@ -104,6 +105,7 @@ class Run:
         self._status, self._message = "queued", ""
         self._step, self._total, self._batch_loss = 0, 0, None
         self._points: list[Point] = []
+        self.point_times: list[float] = []  # seconds after training began, one per point
         self._queue_position: int | None = None
         self._created = time.monotonic()
         self._started: float | None = None
@@ -163,6 +165,7 @@ class Run:
             if self._points and self._points[-1].step == point.step:
                 return
             self._points.append(point)
+            self.point_times.append(time.monotonic() - (self._started or self._created))
             if self.first_point_at is None:
                 self.first_point_at = time.monotonic()
 
@@ -437,18 +440,27 @@ def _train(run: Run, punks: Punks) -> None:
         "val": (punks.images[val_rows].astype("float32"), task_truth(punks, val_rows, e)),
     }
     with _BUILD_LOCK:
-        keras.utils.set_random_seed(e.seed)
-        model = build_model(e)
-        loss = "sparse_categorical_crossentropy" if e.task == "type" else "binary_crossentropy"
-        # XLA compiles for seconds before the first step; these networks are too small to
-        # gain that back within a run.
-        model.compile(optimizer=_optimizer(e), loss=loss, jit_compile=False)
+        # The seed fixes the initial weights; Python's and NumPy's global generators are
+        # given back afterwards, so that a run never makes other pages' "random punk" repeat.
+        saved = random.getstate(), np.random.get_state()
+        try:
+            keras.utils.set_random_seed(e.seed)
+            model = build_model(e)
+            loss = "sparse_categorical_crossentropy" if e.task == "type" else "binary_crossentropy"
+            # XLA compiles for seconds before the first step; these networks are too small to
+            # gain that back within a run.
+            model.compile(optimizer=_optimizer(e), loss=loss, jit_compile=False)
+        finally:
+            random.setstate(saved[0])
+            np.random.set_state(saved[1])
     batches = _batches(images, truth, e.batch, e.seed)
     callback = live_curve(run, data, len(batches))
     run.set_total(len(batches) * e.epochs)
     run.set_status("training")
     start = time.perf_counter()
-    model.fit(batches, epochs=e.epochs, callbacks=[callback], verbose=0)
+    # shuffle=False: the batches come in the run's own seeded order; Keras would shuffle them
+    # again with the global generator, which another run may be using at the same moment.
+    model.fit(batches, epochs=e.epochs, callbacks=[callback], shuffle=False, verbose=0)
     run.training_ended(time.perf_counter() - start)
 
     if callback.ended == "diverged":

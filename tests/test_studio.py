@@ -325,3 +325,31 @@ def test_lease_is_a_plain_owner():
     lease.close()
     lease.close()  # twice is harmless
     assert run.stop_requested
+
+
+def test_training_leaves_the_global_random_generators_alone(punks):
+    import random
+
+    random.seed(123)
+    np.random.seed(123)
+    expected = random.random(), np.random.random()
+    random.seed(123)
+    np.random.seed(123)
+    train_run(Run(dataclasses.replace(TINY, epochs=1)), punks)
+    assert (random.random(), np.random.random()) == expected
+
+
+def test_two_runs_training_at_once_still_give_the_seeded_curve(punks):
+    setup = dataclasses.replace(TINY, model="cnn", filters=2, units=4, dropout=0.2)
+    alone = Run(setup)
+    train_run(alone, punks)
+    together = [Run(setup), Run(dataclasses.replace(setup, seed=9))]
+    threads = [threading.Thread(target=train_run, args=(run, punks)) for run in together]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    curve = [dataclasses.astuple(p) for p in alone.view().points]
+    np.testing.assert_allclose(
+        [dataclasses.astuple(p) for p in together[0].view().points], curve, rtol=1e-5, atol=1e-6
+    )
