@@ -39,9 +39,14 @@ class TrainingSlots:
 
     def __init__(self, limit: int = MAX_TRAININGS, folder: str | Path | None = None):
         self.limit = max(1, limit)
-        folder = folder or os.environ.get("PUNKLAB_TRAINING_DIR") or DEFAULT_FOLDER
-        self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self._folder = folder
+
+    @property
+    def folder(self) -> Path:
+        # Read when used, not when made: a server-wide `Studio` outlives a test's settings.
+        folder = Path(self._folder or os.environ.get("PUNKLAB_TRAINING_DIR") or DEFAULT_FOLDER)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
 
     def _take_ticket(self):
         # Locked before it gets its ticket name: no other process can ever see an unlocked

@@ -353,3 +353,20 @@ def test_two_runs_training_at_once_still_give_the_seeded_curve(punks):
     np.testing.assert_allclose(
         [dataclasses.astuple(p) for p in together[0].view().points], curve, rtol=1e-5, atol=1e-6
     )
+
+
+def test_the_visible_labels_task_trains_on_what_the_pixels_show(punks):
+    try:
+        visible = punks.visible_labels
+    except Exception as error:  # noqa: BLE001 - the layers are not there to say
+        pytest.skip(f"no visible labels here: {error}")
+    run = Run(dataclasses.replace(TINY, task="visible", epochs=1))
+    train_run(run, punks)
+    assert run.view().status == "finished", run.view().message
+    result = run.result
+    assert result.names[:5] == list(TYPES) and len(result.names) == 92
+    assert {"exact_match", "hamming_accuracy", "micro_auc"} <= set(result.metrics)
+    table = result.per_label.set_index("label")
+    val = np.isin(punks.ids, SPLITS["val"])
+    assert table.loc["Earring", "punks with it"] == visible.loc[val, "Earring"].sum()
+    assert table.loc["Earring", "punks with it"] < punks.labels.loc[val, "Earring"].sum()

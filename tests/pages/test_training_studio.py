@@ -168,3 +168,53 @@ def test_convolution_lab_opens_a_kernel_from_a_link(open_page):
     app.query_params["kernel"] = "1,2,3"
     app.run()
     assert "kernel in the link cannot be used" in texts(app.warning)
+
+
+def test_a_learner_waiting_for_a_slot_sees_their_place(open_studio, tmp_path):
+    import contextlib
+
+    from punks_core.studio_runs import TrainingSlots
+    from punks_core.studio_train import Run
+
+    app = open_studio(TINY)
+    slots = TrainingSlots(limit=2, folder=tmp_path / "slots")
+    with contextlib.ExitStack() as others:  # two other learners' runs hold both slots
+        for _ in range(2):
+            assert others.enter_context(slots.turn(Run(Experiment())))
+        app.button(key="studio_train").click().run()
+        deadline = time.monotonic() + 30
+        while "in the queue" not in texts(app.info) and time.monotonic() < deadline:
+            time.sleep(0.3)
+            app.run()
+        assert "you are number 1 in the queue" in texts(app.info)
+    wait_for_result(app)
+    assert "Trained 2 epochs" in texts(app.success)
+
+
+def test_an_accessory_run_shows_precision_and_recall_and_runs_compare(open_studio):
+    app = open_studio(TINY | {"task": "accessory", "accessory": "Earring", "model": "fnn"})
+    app.button(key="studio_train").click().run()
+    wait_for_result(app)
+    comparison = app.dataframe[0].value
+    assert {"precision", "recall", "F1"} <= set(comparison.columns)
+    assert "Always answering 'no Earring' would score" in texts(app.caption)
+    per_label = app.dataframe[1].value
+    assert list(per_label["label"]) == ["Earring"]
+    app.radio(key="studio_model").set_value("cnn").run()
+    app.button(key="studio_train").click().run()
+    wait_for_result(app)
+    assert "Your runs" in texts(app.header)
+    history = app.dataframe[-1].value
+    assert [name.split()[1] for name in history.index] == ["FNN", "CNN"]
+
+
+def test_the_pixels_task_is_offered_only_where_the_layers_load(open_studio, punks):
+    from punks_core.studio_setup import TASKS
+
+    try:
+        available = punks.visible_labels is not None
+    except Exception:  # noqa: BLE001 - no layers, no task
+        available = False
+    options = open_studio().selectbox(key="studio_task").options
+    assert (TASKS["visible"] in options) == available
+    assert TASKS["type"] in options and TASKS["accessory"] in options
