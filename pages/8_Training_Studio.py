@@ -246,7 +246,11 @@ def live_status(view) -> None:
 def draw_curves(view) -> None:
     if not view.points:
         return
-    loss, accuracy = curve_figures(view.points, view.experiment.task, view.experiment.epochs)
+    epochs = view.experiment.epochs
+    diverged_at = None
+    if view.status == "diverged" and view.total_steps:
+        diverged_at = view.step / (view.total_steps / epochs)
+    loss, accuracy = curve_figures(view.points, view.experiment.task, epochs, diverged_at)
     left, right = st.columns(2)
     left.plotly_chart(loss, key="studio_loss_chart")
     right.plotly_chart(accuracy, key="studio_accuracy_chart")

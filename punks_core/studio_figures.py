@@ -18,16 +18,23 @@ _MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
 _COLOURS = {"train": "#1f77b4", "validation": "#d62728"}
 
 
-def curve_figures(points: tuple[Point, ...], task: str, epochs: int) -> tuple[go.Figure, go.Figure]:
+def curve_figures(
+    points: tuple[Point, ...], task: str, epochs: int, diverged_at: float | None = None
+) -> tuple[go.Figure, go.Figure]:
     """Loss (log scale) and accuracy against epochs, for training and validation punks.
 
     The x axis always spans every epoch of the run, so the curves grow across a fixed frame.
+    `diverged_at` (an epoch) draws where the loss stopped being a number.
     """
     epoch = [p.epoch for p in points]
     loss, accuracy = go.Figure(), go.Figure()
     for split, dash in (("train", "dot"), ("validation", "solid")):
         prefix = "train" if split == "train" else "val"
-        style = {"mode": "lines+markers", "marker": {"size": 4}, "name": split}
+        style = {
+            "mode": "lines+markers",
+            "marker": {"size": 6 if len(points) < 20 else 4},
+            "name": split,
+        }
         style["line"] = {"color": _COLOURS[split], "dash": dash}
         loss.add_trace(
             go.Scatter(x=epoch, y=[getattr(p, f"{prefix}_loss") for p in points], **style)
@@ -35,23 +42,30 @@ def curve_figures(points: tuple[Point, ...], task: str, epochs: int) -> tuple[go
         accuracy.add_trace(
             go.Scatter(x=epoch, y=[getattr(p, f"{prefix}_accuracy") for p in points], **style)
         )
+    margin = 0.02 * max(epochs, 1)  # room for the markers at epoch 0
     common = {
         "height": 320,
         "margin": _MARGIN,
         "legend": {"orientation": "h", "y": -0.25},
-        "xaxis": {"title": "epoch", "range": [0, max(epochs, 1)]},
+        "xaxis": {"title": "epoch", "range": [-margin, max(epochs, 1) + margin]},
     }
-    loss.update_layout(
-        title="Loss (log scale)",
+    losses = [v for p in points for v in (p.train_loss, p.val_loss) if v > 0]
+    loss_axis = {"type": "log", "exponentformat": "none", "title": "loss"}
+    if losses and max(losses) / min(losses) > 10:
         # One tick per power of ten, written out (1, 0.1, 0.01): no crowd of minor labels.
-        yaxis={"type": "log", "dtick": 1, "exponentformat": "none", "title": "loss"},
-        **common,
-    )
+        loss_axis["dtick"] = 1
+    loss.update_layout(title="Loss (log scale)", yaxis=loss_axis, **common)
     accuracy.update_layout(
         title=ACCURACY_NAMES[task].capitalize(),
         yaxis={"range": [0, 1.02], "tickformat": ".0%", "title": ACCURACY_NAMES[task]},
         **common,
     )
+    if diverged_at is not None:
+        for figure in (loss, accuracy):
+            figure.add_vline(
+                x=diverged_at, line={"dash": "dash", "color": "#d62728"},
+                annotation_text="loss no longer a number", annotation_position="top right",
+            )  # fmt: skip
     return loss, accuracy
 
 

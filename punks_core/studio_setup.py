@@ -170,7 +170,8 @@ class Experiment:
         task = self.accessory if self.task == "accessory" else self.task
         return (
             f"{task} · {net} · {OPTIMIZERS[self.optimizer]} {_number(self.lr)} · batch "
-            f"{self.batch} · {self.epochs} epochs · {self.punks:,} punks · seed {self.seed}"
+            f"{self.batch} · {self.epochs} epoch{'s' if self.epochs > 1 else ''} · {self.punks:,} "
+            f"punks · seed {self.seed}"
         )
 
     def to_query(self) -> dict[str, str]:

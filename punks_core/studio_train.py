@@ -403,7 +403,13 @@ def live_curve(run: Run, data: dict, steps_per_epoch: int):
                 self.model.stop_training = True
                 if self.ended != "diverged":
                     self.point()
-            elif self.step % every == 0 or self.step % steps_per_epoch == 0:
+            elif (
+                self.step % every == 0
+                or self.step % steps_per_epoch == 0
+                # Steps 1, 2, 4, 8, …: the first moves show early, and a run that blows up
+                # within a few steps still draws its rise.
+                or (self.step < every and self.step & (self.step - 1) == 0)
+            ):
                 self.point()
 
     return LiveCurve()
