@@ -1,5 +1,7 @@
 """GAN Gallery: a conditional DCGAN's training, epoch by epoch over the same noise, and live."""
 
+import numpy as np
+import pandas as pd
 import plotly.express as px
 import streamlit as st
 
@@ -44,7 +46,13 @@ def toggle_play() -> None:
 
 
 def curves(columns: dict, title: str, epoch: int, y_title: str):
-    frame = history[list(columns)].rename(columns=columns)
+    return curves_figure(history[list(columns)].rename(columns=columns), title, epoch, y_title)
+
+
+@st.cache_resource(max_entries=1024, show_spinner=False)
+def curves_figure(frame: pd.DataFrame, title: str, epoch: int, y_title: str):
+    # Cached per epoch and shared by every session: Plotly Express took ~50 ms a chart, three
+    # charts on every frame of the player. The figures are never changed after this.
     # Plotly's own qualitative colours: blue, red, green, purple, orange stay apart on the dark
     # theme, where the default sequence gives near-identical blues.
     figure = px.line(
@@ -77,6 +85,24 @@ snap = controls[1].toggle(
 
 def finish(samples):
     return snap_to_palette(samples) if snap else samples
+
+
+# Live generation is cached per choice of its controls: the rest of the page (type, palette,
+# play, the GIF) reruns the script without touching them, and each forward pass of the
+# generator cost ~35 ms, the nearest-neighbour search over the 10,000 punks more.
+@st.cache_data(max_entries=256, show_spinner=False)
+def generated(punk_type: str, count: int, seed: int) -> np.ndarray:
+    return cached_generator().generate(punk_type, count, seed)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def walked(start: tuple[str, int], end: tuple[str, int], steps: int) -> np.ndarray:
+    return cached_generator().interpolate(start, end, steps)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def nearest_real_rows(samples: np.ndarray) -> np.ndarray:
+    return real_punks_index(punks_or_stop()).nearest(samples)
 
 
 @st.fragment(run_every=FRAME_SECONDS if state.gan_playing else None)
@@ -136,7 +162,7 @@ if st.button("Prepare the training timelapse (GIF)", key="gan_gif"):
 
 st.header("Generate new punks")
 try:
-    generator = cached_generator()
+    cached_generator()  # loaded here, so that a missing or broken model is a message
 except PunksError as error:
     st.info(f"Live generation is unavailable: {error}")
     st.stop()
@@ -145,8 +171,8 @@ options = st.columns(3)
 live_type = options[0].selectbox("Type", TYPES, index=TYPES.index("Female"), key="gan_live_type")
 seed = options[1].number_input("Seed", 0, 2**32 - 1, 42, key="gan_seed")
 count = options[2].slider("How many", 1, 24, 8, key="gan_count")
-samples = finish(generator.generate(live_type, int(count), int(seed)))
-nearest_rows = real_punks_index(punks).nearest(samples)
+samples = finish(generated(live_type, int(count), int(seed)))
+nearest_rows = nearest_real_rows(samples)
 nearest, nearest_ids = punks.images[nearest_rows], punks.ids[nearest_rows]
 show_labelled_rows([("Generated", samples), ("Nearest real", nearest)], scale_for(int(count)), BLUE)
 st.caption("Below each generated punk: the nearest of the 10,000 real punks (pixel distance).")
@@ -170,7 +196,7 @@ start_seed = walk[1].number_input("From seed", 0, 2**32 - 1, 1, key="gan_from_se
 end_type = walk[2].selectbox("To type", TYPES, index=TYPES.index("Female"), key="gan_to_type")
 end_seed = walk[3].number_input("To seed", 0, 2**32 - 1, 2, key="gan_to_seed")
 steps = walk[4].slider("Steps", 2, 16, 8, key="gan_steps")
-path = generator.interpolate((start_type, int(start_seed)), (end_type, int(end_seed)), int(steps))
+path = walked((start_type, int(start_seed)), (end_type, int(end_seed)), int(steps))
 show_labelled_rows([(f"{start_type} → {end_type}", finish(path))], scale_for(int(steps)), BLUE)
 st.caption(
     "The noise moves along a great circle from one seed's to the other's; the type condition "
