@@ -185,6 +185,52 @@ def _load_shipped_punks() -> Punks:
     return freeze_heap(load_punks())
 
 
+@st.cache_resource(show_spinner="Loading the punk layers…")
+def _load_shipped_layers():
+    from punks_core.layers import load_layers
+
+    return load_layers()
+
+
+def layers_or_stop():
+    """The shipped punk layers (sprites), or a clear error and the end of the page."""
+    try:
+        return _load_shipped_layers()
+    except DatasetError as error:
+        st.error(f"The punk layers cannot be loaded: {error}")
+        st.stop()
+
+
+def layer_notes(layers, base: str, accessories: list[str]) -> dict[str, str]:
+    """Each accessory's note: "visible", or "hidden under <the layers that cover it>"."""
+    hidden = set(layers.hidden_labels(base, accessories))
+    return {
+        name: (
+            f"hidden under {', '.join(layers.covered_by(base, accessories, name))}"
+            if name in hidden
+            else "visible"
+        )
+        for name in accessories
+    }
+
+
+def show_layer_stack(layers, base: str, accessories: list[str], scale: int = 4) -> None:
+    """The punk painted layer by layer, bottom first, each step at exact zoom and captioned."""
+    from punks_core.layer_order import in_paint_order
+
+    names = in_paint_order(accessories)
+    notes = layer_notes(layers, base, names)
+    steps = layers.layer_images(base, names)
+    captions = [f"{base}<br>base", *(f"+ {n}<br><i>{notes[n]}</i>" for n in names)]
+    cells = "".join(
+        f'<figure style="margin:0 10px 6px 0;max-width:{24 * scale + 40}px">'
+        f"{exact_img(composite(step[None])[0], scale, caption)}"
+        f'<figcaption style="font-size:0.8rem;line-height:1.2">{caption}</figcaption></figure>'
+        for step, caption in zip(steps, captions, strict=True)
+    )
+    st.html(f'<div class="layer-stack" style="display:flex;flex-wrap:wrap">{cells}</div>')
+
+
 def punks_or_stop() -> Punks:
     """The shipped dataset, or a clear error and the end of the page."""
     try:

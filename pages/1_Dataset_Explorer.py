@@ -6,9 +6,12 @@ import streamlit as st
 
 from lab_ui import (
     OPENSEA_PUNK_URL,
+    layer_notes,
+    layers_or_stop,
     page_header,
     punk_table,
     punks_or_stop,
+    show_layer_stack,
     show_opensea,
     show_punk,
     show_punk_grid,
@@ -61,6 +64,7 @@ def cooccurrence_figure(together) -> go.Figure:
 
 page_header(__file__)
 punks = punks_or_stop()
+layers = layers_or_stop()
 table = punk_table(punks)
 
 with st.sidebar:
@@ -143,10 +147,22 @@ with right:
     st.markdown(f"Rarity rank **{punk['rarity rank']:,}** of 10,000 (score {punk['rarity score']})")
     frequency = punks.labels.mean()
     attributes = [punk["type"], *filter(None, punk["accessories"].split(", "))]
+    notes = layer_notes(layers, punks.bases[punk_id], attributes[1:])
     st.dataframe(
-        {"attribute": attributes, "punks with it": [f"{frequency[a]:.2%}" for a in attributes]},
+        {
+            "attribute": attributes,
+            "punks with it": [f"{frequency[a]:.2%}" for a in attributes],
+            "on the punk": [f"base: {punks.bases[punk_id]}", *notes.values()],
+        },
         key="explorer_detail_attributes",
     )
     st.link_button("Open on OpenSea", OPENSEA_PUNK_URL.format(punk_id))
     if st.toggle("Live OpenSea data", key="explorer_opensea"):
         show_opensea(punk_id)
+base, worn = punks.bases[punk_id], punks.accessory_lists[punks.row(punk_id)]
+st.markdown(
+    f"**Its layers, bottom to top.** Every punk is a base (here {base}) with its accessories "
+    "painted over it in one fixed order, so a later layer can cover an earlier one completely: "
+    "such a label is *hidden*: in the data, but on no pixel."
+)
+show_layer_stack(layers, base, worn)

@@ -5,7 +5,13 @@ import plotly.express as px
 import streamlit as st
 
 from lab_ui import page_header, plain_numbers, punks_or_stop
-from punks_core.baselines import constant_baseline, label_counts, split_type_counts
+from punks_core.baselines import (
+    constant_baseline,
+    hidden_counts,
+    label_counts,
+    pixel_ceiling,
+    split_type_counts,
+)
 from punks_core.dataset import SPLITS
 from punks_core.labels import ACCESSORIES, LABELS, TYPES
 from punks_core.reports import load_report
@@ -117,6 +123,33 @@ with st.expander("Why not “about 92 %”?"):
     )
 per_label = baseline.per_label.rename("baseline accuracy").rename_axis("label").to_frame()
 st.dataframe(per_label.style.format("{:.2%}"), key="balance_per_label")
+
+st.header("The ceiling: labels no pixel shows")
+ceiling = pixel_ceiling(punks)
+st.markdown(
+    "Every punk is painted from layers — a base, then its accessories in one fixed order — so a "
+    "later layer can cover an earlier one completely: an earring under a hoodie or long hair, a "
+    "smile under a beard, lipstick under a medical mask. The label says *Earring*; no pixel "
+    "does. A model that reads pixels sees exactly the same image as for the punk without it, so "
+    f"on the **{ceiling.loc['test', 'hidden share']:.1%}** of test punks that carry such a "
+    "label it cannot get every label right. That is the ceiling for the exact match: the "
+    "best score any pixel-reading model can reach, beside the constant baseline's floor."
+)
+floor, top = st.columns(2)
+floor.metric(
+    f"Constant baseline, exact match ({split})",
+    f"{constant_baseline(punks, list(LABELS), split).exact_match:.2%}",
+)
+top.metric(f"Ceiling, exact match ({split})", f"{ceiling.loc[split, 'exact-match ceiling']:.2%}")
+st.dataframe(
+    ceiling.style.format(
+        {"punks": "{:,.0f}", "with a hidden label": "{:,.0f}", "hidden share": "{:.2%}",
+         "exact-match ceiling": "{:.2%}"}
+    ),
+    key="balance_ceiling",
+)  # fmt: skip
+with st.expander("Which accessories hide, and how often"):
+    st.dataframe(hidden_counts(punks), key="balance_hidden_counts")
 
 st.header("Lift of the trained classifier")
 report = load_report("cnn")

@@ -110,11 +110,14 @@ state.setdefault("conv_preset", FIRST_PRESET)
 kernel_from_url()
 with st.sidebar:
     st.header("Image")
-    source = st.radio("Source", ["Punk", "Upload"], horizontal=True, key="conv_source")
+    sources = ["Punk", "Upload"] + (["Punk Builder"] if "builder_punk" in state else [])
+    if state.pop("conv_from_builder", False):  # "Open in the Convolution Lab" on the Builder
+        state.conv_source = "Punk Builder"
+    source = st.radio("Source", sources, horizontal=True, key="conv_source")
     if source == "Punk":
         punk_id = st.number_input("Punk id", 0, N_PUNKS - 1, key="conv_punk_id")
         st.button("🎲 Random punk", on_click=random_punk, key="conv_random")
-    else:
+    elif source == "Upload":
         upload = st.file_uploader(
             "Any picture (large ones are shrunk to 1024 px)",
             type=FORMATS, key="conv_upload",
@@ -132,9 +135,12 @@ st.caption(
     "Unlike the usual grayscale demos, negative outputs stay visible (blue), colour channels "
     "are filtered one by one, and every output pixel's sum can be opened up below."
 )
-if source == "Punk":
-    punks = punks_or_stop()
-    rgba = punks.images[punks.row(punk_id)]
+if source in ("Punk", "Punk Builder"):
+    if source == "Punk":
+        punks = punks_or_stop()
+        rgba = punks.images[punks.row(punk_id)]
+    else:
+        rgba = state.builder_punk
     values = to_rgb(rgba) if colour else to_grayscale(rgba)
     preview = (values, 1)
     with st.sidebar:

@@ -16,6 +16,35 @@ def build_dataset(args: argparse.Namespace) -> None:
     print(f"wrote {out}: {len(punks.labels)} punks, pixel hash verified.")
 
 
+def build_layers(args: argparse.Namespace) -> None:
+    import time
+
+    from punks_core.dataset import load_punks
+    from punks_core.labels import ACCESSORIES
+    from punks_core.layer_recovery import recover
+    from punks_core.layers import LAYERS_DIR, Layers, layers_hash, save_hidden, save_layers
+
+    punks = load_punks()
+    accessories = punks.labels[list(ACCESSORIES)].to_numpy().astype(bool)
+    names = [[ACCESSORIES[k] for k in row.nonzero()[0]] for row in accessories]
+    start = time.perf_counter()
+    found = recover(punks.images, punks.types.to_numpy(), names, progress=print)
+    out = Path(args.out) if args.out else LAYERS_DIR
+    layers = Layers(found.bases, found.accessories, found.blends)
+    save_layers(layers, out)
+    hidden = save_hidden(layers, punks, out)
+    digest = layers_hash(out)
+    print(
+        f"wrote {out}: {len(found.bases)} bases, {len(found.accessories)} accessory sprites, "
+        f"{len(found.blends)} blends in {time.perf_counter() - start:.0f} s; "
+        f"{hidden:,} punks carry a label no pixel shows; "
+        f"{len(punks.labels) - found.mismatched:,} of {len(punks.labels):,} punks re-render "
+        f"exactly; hash {digest}"
+    )
+    if found.mismatched:
+        raise PunksError(f"{found.mismatched} punks do not re-render exactly from the layers.")
+
+
 def opensea_fetch(args: argparse.Namespace) -> None:
     import os
 
@@ -110,6 +139,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build.set_defaults(run=build_dataset)
 
+    layers = commands.add_parser(
+        "build-layers", help="recover every base and accessory sprite into assets/layers"
+    )
+    layers.add_argument("--out", help="folder to write (default: assets/layers)")
+    layers.set_defaults(run=build_layers)
     fetch = commands.add_parser(
         "opensea-fetch", help="fetch punks from the OpenSea API into a dataset folder (resumable)"
     )

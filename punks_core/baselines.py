@@ -91,3 +91,39 @@ def cooccurrence(labels: pd.DataFrame, names: tuple[str, ...] = ACCESSORIES) -> 
     """How many punks carry both labels of each pair (diagonal: each label's count)."""
     matrix = labels[list(names)].to_numpy(dtype=np.int32)
     return pd.DataFrame(matrix.T @ matrix, index=list(names), columns=list(names))
+
+
+def pixel_ceiling(punks: Punks) -> pd.DataFrame:
+    """The best exact match a model that reads pixels can reach, per split.
+
+    A punk labelled with an accessory that no pixel shows (drawn under a later layer) looks
+    exactly like the same punk without it, so a model that reads pixels gets at most one of
+    the two right: the ceiling is the share of punks whose every label shows.
+
+    Returns:
+        One row per split ("train", "val", "test", "all"): punks, punks with a hidden label,
+        their share, and the ceiling on all-label exact match.
+    """
+    hidden_any = punks.hidden_labels.to_numpy().any(axis=1)
+    rows = {}
+    for name in (*SPLITS, "all"):
+        mask = np.ones(len(punks.ids), bool) if name == "all" else np.isin(punks.ids, SPLITS[name])
+        count = int(hidden_any[mask].sum())
+        rows[name] = {
+            "punks": int(mask.sum()),
+            "with a hidden label": count,
+            "hidden share": count / mask.sum(),
+            "exact-match ceiling": 1 - count / mask.sum(),
+        }
+    return pd.DataFrame(rows).T
+
+
+def hidden_counts(punks: Punks) -> pd.DataFrame:
+    """Per accessory: punks labelled with it, how many of those hide it, per split."""
+    columns = {}
+    for name in (*SPLITS, "all"):
+        mask = np.ones(len(punks.ids), bool) if name == "all" else np.isin(punks.ids, SPLITS[name])
+        columns[f"hidden ({name})"] = punks.hidden_labels[list(ACCESSORIES)][mask].sum()
+    table = pd.DataFrame(columns)
+    table.insert(0, "labelled", punks.labels[list(ACCESSORIES)].sum())
+    return table[table["hidden (all)"] > 0].sort_values("hidden (all)", ascending=False)

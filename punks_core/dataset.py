@@ -64,6 +64,46 @@ class Punks:
     def accessory_count(self) -> pd.Series:
         return self.labels[list(ACCESSORIES)].sum(axis=1).rename("accessories")
 
+    @cached_property
+    def bases(self) -> pd.Series:
+        """The base of each punk (Male 1–4, Female 1–4, Zombie, Ape, Alien), read from its skin."""
+        from punks_core.layer_order import bases_from_pixels
+
+        return pd.Series(bases_from_pixels(self.images, self.types), self.labels.index, name="base")
+
+    @cached_property
+    def accessory_lists(self) -> list[list[str]]:
+        """The accessories of each punk, bottom layer first."""
+        from punks_core.layer_order import in_paint_order
+
+        return _accessory_lists(self.labels, in_paint_order)
+
+    @cached_property
+    def hidden_labels(self) -> pd.DataFrame:
+        """1 where a punk is labelled with an accessory that no pixel shows (drawn under another).
+
+        From the layers: the shipped punks' answer is read from `assets/layers/hidden.csv`
+        (written by `build-layers`), any other punk's is worked out by re-rendering it.
+        """
+        from punks_core.layers import hidden_table
+
+        hidden = pd.DataFrame(0, index=self.labels.index, columns=self.labels.columns)
+        for punk_id, names in hidden_table(self).items():
+            hidden.loc[punk_id, names] = 1
+        return hidden
+
+    @cached_property
+    def visible_labels(self) -> pd.DataFrame:
+        """The labels the pixels show: `labels` without the hidden accessories."""
+        return self.labels - self.hidden_labels
+
+    @cached_property
+    def visible_accessory_lists(self) -> list[list[str]]:
+        """The accessories each punk's pixels show, bottom layer first."""
+        from punks_core.layer_order import in_paint_order
+
+        return _accessory_lists(self.visible_labels, in_paint_order)
+
     def split(self, name: str) -> "Punks":
         """The punks of split `name` ("train", "val", "test" or "all")."""
         if name == "all":
@@ -74,6 +114,11 @@ class Punks:
     def row(self, punk_id: int) -> int:
         """The row of punk `punk_id`; raises KeyError if it is not in this dataset."""
         return int(self.labels.index.get_loc(punk_id))
+
+
+def _accessory_lists(labels: pd.DataFrame, order) -> list[list[str]]:
+    worn = labels[list(ACCESSORIES)].to_numpy().astype(bool)
+    return [order([ACCESSORIES[k] for k in row.nonzero()[0]]) for row in worn]
 
 
 def atlas_to_punks(atlas: np.ndarray) -> np.ndarray:

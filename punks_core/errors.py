@@ -38,3 +38,8 @@ class OpenSeaError(PunksError):
 
 class FolderInUseError(PunksError):
     """Another process holds the lock on a folder this one wants to write (a second fetch)."""
+
+
+class LayerError(PunksError, ValueError):
+    """A punk that cannot be painted from layers: unknown base or accessory, a duplicate, an
+    accessory with no sprite for that head, or an image no set of layers paints exactly."""
