@@ -23,7 +23,11 @@ COPY punks_core punks_core
 COPY pages pages
 COPY assets assets
 
-RUN useradd --create-home --uid 10001 punklab
+# The Training Studio's limit on trainings at once is a folder of lock files, shared by every
+# process that mounts it (compose.yaml gives the replicas one volume); owned by the app's user.
+ENV PUNKLAB_TRAINING_DIR=/var/lib/punklab/trainings
+RUN useradd --create-home --uid 10001 punklab \
+    && mkdir -p "$PUNKLAB_TRAINING_DIR" && chown punklab "$PUNKLAB_TRAINING_DIR"
 USER punklab
 
 EXPOSE 8501
