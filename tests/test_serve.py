@@ -95,7 +95,7 @@ async def sessions_stay_then_one_process_dies(served, types) -> None:
     os.kill(backend_pids(served)[victim], signal.SIGKILL)  # a crash, not a clean stop
     for session, ws in sessions:
         if session.backend == victim:
-            # Its user's page loses its connection (the browser shows "Connecting…").
+            # Its websocket is closed; a browser then reconnects through nginx (below).
             with pytest.raises(websockets.ConnectionClosed):
                 await shows_its_own_punk(session, ws)
         else:
