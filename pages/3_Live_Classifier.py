@@ -7,6 +7,8 @@ import streamlit as st
 
 from lab_ui import (
     classifier_or_stop,
+    layer_notes,
+    layers_or_stop,
     page_header,
     plain_numbers,
     punks_or_stop,
@@ -14,6 +16,7 @@ from lab_ui import (
     show_punk,
 )
 from punks_core.dataset import N_PUNKS, SPLITS, find_punk
+from punks_core.errors import LayerError
 from punks_core.first_neuron import fit_line
 from punks_core.imaging import load_image
 from punks_core.labels import ACCESSORIES, TYPES
@@ -45,6 +48,69 @@ def odds_words(log10_odds: float) -> str:
     odds = 10 ** abs(log10_odds)
     shown = f"{odds:,.0f}" if odds >= 10 else f"{odds:.1f}"
     return f"about {shown} to 1" if log10_odds >= 0 else f"about 1 to {shown}"
+
+
+def show_truth(known: int, prediction) -> None:
+    """The labels this punk carries, which of them its pixels show, and whether the model
+    got what the pixels show right."""
+    row = punks.row(known)
+    labelled, shown = punks.accessory_lists[row], punks.visible_accessory_lists[row]
+    st.subheader(f"Truth: {punks.types[known]}")
+    st.markdown(f"**The pixels show:** {', '.join(shown) or 'no accessories'}")
+    notes = layer_notes(layers_or_stop(), punks.bases[known], labelled)
+    for name, note in notes.items():
+        if note != "visible":
+            st.markdown(
+                f"**{name}**: labelled, but drawn under {note.removeprefix('hidden under ')} — "
+                "no pixel shows it."
+            )
+    right_visible = punks.types[known] == prediction.type and set(shown) == set(
+        prediction.accessories
+    )
+    right_all = punks.types[known] == prediction.type and set(labelled) == set(
+        prediction.accessories
+    )
+    st.markdown(
+        ("✅ right on everything the pixels show" if right_visible else "❌ not all visible "
+         "labels right") + (" · all labels right too" if right_all else
+                            " · the full label list differs" if right_visible else "")
+    )  # fmt: skip
+    if known < SPLITS["test"].start:
+        st.caption("This punk was in the training or validation data.")
+
+
+def show_one_layer_off(image, classifier, threshold: float) -> None:
+    """Take one accessory layer off the punk (any image the layers paint exactly), re-predict."""
+    layers = layers_or_stop()
+    try:
+        base, worn = layers.decompose(image)
+    except LayerError:
+        st.info(
+            "This image is not painted exactly from the punks' layers (it may be edited), so "
+            "its accessories cannot be taken off one by one."
+        )
+        return
+    if not worn:
+        st.info(f"This {base} punk wears no accessory to take off.")
+        return
+    off = st.selectbox("Take off", worn, key="classifier_take_off")
+    without = layers.render(base, [name for name in worn if name != off])
+    after = classifier.classify(without, threshold)
+    before = set(classifier.classify(image, threshold).accessories)
+    picture, words = st.columns([1, 4])
+    with picture:
+        show_punk(without, scale=6)
+    with words:
+        st.markdown(
+            f"Painted from its layers ({base} + {', '.join(worn)}) without **{off}**, the "
+            f"model reads: **{after.type}**, {', '.join(after.accessories) or 'no accessories'}."
+        )
+        lost, gained = before - set(after.accessories), set(after.accessories) - before
+        changes = [f"no longer {', '.join(sorted(lost))}"] if lost else []
+        changes += [f"now also {', '.join(sorted(gained))}"] if gained else []
+        st.caption(
+            ("What changed: " + "; ".join(changes) + ".") if changes else "Nothing else changed."
+        )
 
 
 page_header(__file__)
@@ -89,14 +155,7 @@ with answer:
     st.markdown(", ".join(prediction.accessories) or "*no accessory above the threshold*")
 with truth:
     if known is not None:
-        row = punks.labels.loc[known]
-        actual = [label for label in ACCESSORIES if row[label]]
-        st.subheader(f"Truth: {punks.types[known]}")
-        st.markdown(", ".join(actual) or "*no accessories*")
-        right = punks.types[known] == prediction.type and set(actual) == set(prediction.accessories)
-        st.markdown("✅ all 92 labels right" if right else "❌ not all labels right")
-        if known < SPLITS["test"].start:
-            st.caption("This punk was in the training or validation data.")
+        show_truth(known, prediction)
 
 probabilities = prediction.probabilities
 type_chart, accessory_table = st.columns(2)
@@ -112,6 +171,9 @@ type_chart.plotly_chart(
 top = probabilities[list(ACCESSORIES)].sort_values(ascending=False).head(12).to_frame()
 top["worn?"] = top["probability"] >= threshold
 accessory_table.dataframe(top.style.format({"probability": "{:.3f}"}), key="classifier_top")
+
+st.header("What if this punk did not wear it?")
+show_one_layer_off(image, classifier, threshold)
 
 st.header("Which pixels made it say that?")
 # A predicted accessory first: the type is usually near-certain and the least interesting.
