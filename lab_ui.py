@@ -206,7 +206,8 @@ def layer_notes(layers, base: str, accessories: list[str]) -> dict[str, str]:
     hidden = set(layers.hidden_labels(base, accessories))
     return {
         name: (
-            f"hidden under {', '.join(layers.covered_by(base, accessories, name))}"
+            "hidden under "
+            + (", ".join(layers.covered_by(base, accessories, name)) or "a higher layer")
             if name in hidden
             else "visible"
         )

@@ -11,6 +11,7 @@ from PIL import Image
 from lab_ui import (
     classifier_or_stop,
     exact_img,
+    layer_notes,
     layers_or_stop,
     page_header,
     png_data_url,
@@ -101,15 +102,18 @@ def painted_punk_or_last_good(base: str, accessories: list[str]):
 
 def show_verdicts(base, accessories, probabilities: pd.Series) -> None:
     """Each painted accessory (visible or hidden, and under what) beside the CNN's belief."""
-    hidden = layers.hidden_labels(base, accessories)
-    rows = []
-    for name in accessories:
-        if name in hidden:
-            under = ", ".join(layers.covered_by(base, accessories, name)) or "a higher layer"
-            painted = f"painted, but hidden under {under}: no pixel shows it"
-        else:
-            painted = "painted and visible"
-        rows.append({"accessory": name, "on the punk": painted, "CNN": probabilities[name]})
+    notes = layer_notes(layers, base, accessories)
+    hidden = [name for name, note in notes.items() if note != "visible"]
+    rows = [
+        {
+            "accessory": name,
+            "on the punk": "painted and visible"
+            if note == "visible"
+            else f"painted, but {note}: no pixel shows it",
+            "CNN": probabilities[name],
+        }
+        for name, note in notes.items()
+    ]
     found = probabilities[layers.accessories_for(base)]
     for name in found[found >= THRESHOLD].index:
         if name not in accessories:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from punks_core.dataset import SPLITS, Punks
-from punks_core.labels import LABELS, TYPES
+from punks_core.labels import LABELS
 from punks_core.layer_order import BASES, head_of
 
 LABEL_INDEX = {name: k for k, name in enumerate(LABELS)}
@@ -90,8 +90,3 @@ def paint_new_punks(
                 labels[k, LABEL_INDEX[name]] = 1
         recipes.append((base, tuple(names)))
     return Compositions(images, labels, recipes)
-
-
-def type_rows(labels: np.ndarray) -> np.ndarray:
-    """The type name of each row of a (N, 92) label matrix."""
-    return np.array(TYPES)[labels[:, : len(TYPES)].argmax(axis=1)]
