@@ -18,6 +18,7 @@ RUN python -m pip install -r requirements.txt -c requirements.lock
 # The app and the assets it ships (dataset, models, GAN snapshots, sweep study): nothing is
 # downloaded at run time. Owned by root, so the app's user cannot change them.
 COPY app.py lab_ui.py ./
+COPY ui ui
 COPY .streamlit/config.toml .streamlit/config.toml
 COPY punks_core punks_core
 COPY pages pages

@@ -1,7 +1,6 @@
 """Live Classifier: a CNN names a punk's type and accessories, and shows which pixels it used."""
 
 import numpy as np
-import pandas as pd
 import plotly.express as px
 import streamlit as st
 
@@ -20,7 +19,7 @@ from punks_core.errors import LayerError
 from punks_core.first_neuron import fit_line
 from punks_core.imaging import load_image
 from punks_core.labels import ACCESSORIES, TYPES
-from punks_core.reports import load_report
+from ui.model_card import show_model_card
 
 SOURCES = ["Random test punk", "Punk by id", "Upload an image"]
 MODELS = {"CNN (convolutional)": "cnn", "FNN (Flatten + Dense)": "fnn"}
@@ -233,65 +232,4 @@ with st.expander("Keras in five steps: one neuron learns y = 2x − 1"):
         st.caption(f"Trained in {fit.seconds:.2f} s on the six points (−1, −3) … (4, 7).")
 
 st.header("Model card")
-report, other = load_report(kind), load_report("fnn" if kind == "cnn" else "cnn")
-layers_tab, curves_tab, metrics_tab, labels_tab, versus_tab = st.tabs(
-    ["Layers", "Training curves", "Test metrics", "Per label", "FNN vs CNN"]
-)
-with layers_tab:
-    layers = classifier.layer_table()
-    # Keras writes the batch axis as None: "(None, 24, 24, 4)" reads as a bug to a learner.
-    layers["output shape"] = layers["output shape"].str.replace("None, ", "", regex=False)
-    st.dataframe(layers, key="classifier_layers", width="stretch", hide_index=True)
-    st.caption(
-        "A Conv2D layer learns (f·f·c_in + 1)·filters numbers: one f×f kernel per input "
-        "channel, plus a bias, for each filter. A Dense layer learns (n_in + 1)·n_out."
-    )
-if report is None:
-    st.info(f"No training report beside the {kind.upper()} model: retrain it to get one.")
-    st.stop()
-with curves_tab:
-    history = pd.DataFrame(report["history"])
-    history.index = history.index + 1
-    losses = history[[c for c in history if "loss" in c]]
-    losses.columns = [c.replace("val_", "validation ").replace("_", " ") for c in losses.columns]
-    curves = px.line(
-        losses, labels={"index": "epoch", "value": "loss", "variable": ""},
-        color_discrete_sequence=px.colors.qualitative.Plotly,
-    )  # fmt: skip
-    st.plotly_chart(plain_numbers(curves), key="classifier_curves")
-    st.caption(f"`{report['command']}` · seed {report['seed']} · {report['train_seconds']} s")
-with metrics_tab:
-    test = report["test"]
-    exact, types, micro, macro = st.columns(4)
-    exact.metric("Exact match (92 labels)", f"{test['exact_match']:.2%}")
-    types.metric("Type accuracy", f"{test['type_accuracy']:.2%}")
-    micro.metric("Micro AUC", f"{test['micro_auc']:.4f}")
-    macro.metric("Macro AUC", f"{test['macro_auc']:.4f}")
-    st.caption("On the test split (ids 9000–9999), never seen in training or model selection.")
-with labels_tab:
-    per_label = pd.DataFrame(report["per_label"]).set_index("label")
-    per_label.columns = [c.replace("_", " ").replace("f1", "F1") for c in per_label.columns]
-    percent = ["test prevalence", "baseline accuracy", "model accuracy"]
-    styled = per_label.style.format("{:.2%}", subset=[c for c in percent if c in per_label])
-    styled = styled.format("{:.3f}", subset=["F1"], na_rep="no test punk wears it")
-    st.dataframe(styled.format("{:+.3f}", subset=["lift"]), key="classifier_per_label")
-with versus_tab:
-    reports = {r["kind"].upper(): r for r in (report, other) if r is not None}
-    versus = pd.DataFrame(
-        {
-            name: {
-                "parameters": f"{r['parameters']:,}",
-                "exact match (test)": f"{r['test']['exact_match']:.1%}",
-                "type accuracy (test)": f"{r['test']['type_accuracy']:.1%}",
-                "micro AUC (test)": f"{r['test']['micro_auc']:.4f}",
-                "training time": f"{r['train_seconds'] / 60:.0f} min",
-            }
-            for name, r in reports.items()
-        }
-    )
-    st.dataframe(versus, key="classifier_versus")
-    st.markdown(
-        "The FNN flattens the 24×24×4 punk into 2,304 numbers and loses where each pixel sits; "
-        "the CNN slides small filters over the image, so an earring is found wherever it is "
-        "and one kernel's weights serve every position."
-    )
+show_model_card(classifier, kind)

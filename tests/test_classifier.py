@@ -49,6 +49,22 @@ def test_cnn_shapes_and_first_layer():
     assert model.get_layer("conv2").output.shape[1:3] == (24, 24)
 
 
+def test_palette_index_names_each_punk_colour_exactly(punks):
+    from punks_core.palette_layers import PaletteIndex
+    from punks_core.upload import punk_palette
+
+    palette = punk_palette()
+    layer = PaletteIndex(palette)
+    indices = np.asarray(layer(palette[None].astype("float32")))[0]
+    np.testing.assert_array_equal(indices, np.arange(len(palette)))
+    tokens = np.asarray(layer(punks.images[:4].astype("float32")))
+    np.testing.assert_array_equal(palette[tokens], punks.images[:4])
+    # a colour no punk has takes the nearest punk colour
+    near = palette[40].astype("float32") + [2, -1, 1, 0]
+    nearest = int(((palette.astype("float32") - near) ** 2).sum(axis=1).argmin())
+    assert int(np.asarray(layer(near[None, None]))[0, 0]) == nearest
+
+
 def test_fnn_is_dense_only_with_expected_parameters():
     model = build_fnn()
     kinds = {type(layer).__name__ for layer in model.layers}
@@ -141,7 +157,9 @@ def test_layer_table_formulas_match_parameter_counts(tiny):
     n = classifier.first_layer_filters().shape[3]
     conv1 = table.set_index("layer").loc["conv1"]
     assert conv1["formula"] == f"(3·3·4 + 1)·{n} = {(3 * 3 * 4 + 1) * n:,}"
-    for row in table[table["formula"] != ""].itertuples():
+    embedding = table.set_index("layer").loc["palette_embedding"]
+    assert embedding["formula"] == "222 colours · 8 = 1,776"
+    for row in table[table["formula"].str.startswith("(")].itertuples():
         # "(f·f·c_in + 1)·n = total" or "(n_in + 1)·n_out = total"
         match = re.fullmatch(r"\(([\d·]+) \+ 1\)·(\d+) = ([\d,]+)", row.formula)
         assert match, row.formula

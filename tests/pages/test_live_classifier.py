@@ -112,3 +112,21 @@ def test_the_explanation_defaults_to_an_accessory_and_is_never_blank(open_page):
         figure = json.loads(chart.proto.spec)
         assert figure["layout"]["coloraxis"]["cmax"] >= 0.5, choice  # tenths of decades, not μ
         assert figure["layout"]["coloraxis"]["colorbar"]["exponentformat"] == "power"
+
+
+def test_the_model_card_draws_only_its_open_tab(open_page):
+    app = open_page(PAGE)
+    card = [c for c in app.get("plotly_chart") if "classifier_curves" in str(c.proto.id)]
+    assert not card  # "Layers" is open: the curves' chart is not drawn
+    layer_tables = [f.value for f in app.dataframe if "layer" in f.value.columns]
+    assert "palette_embedding" in layer_tables[0]["layer"].tolist()
+    app.session_state["classifier_card"] = "Test metrics"
+    app.run()
+    labels = [m.label for m in app.metric]
+    assert "Exact match, what the pixels show" in labels and "Exact match, all labels" in labels
+    report = reports.load_report("cnn")
+    shown = next(m.value for m in app.metric if m.label == "Exact match, what the pixels show")
+    assert shown == f"{report['test']['exact_match']:.2%}"
+    app.session_state["classifier_card"] = "Training curves"
+    app.run()
+    assert any("classifier_curves" in str(c.proto.id) for c in app.get("plotly_chart"))
