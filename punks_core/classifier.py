@@ -343,7 +343,8 @@ def train_classifier(
     """Train a classifier on ids 0-7999, select it on 8000-8999, test it on 9000-9999.
 
     The best epoch by validation exact match on visible labels is kept (early stopping with
-    restored weights); the test split is only scored after training. Writes the model and a JSON report beside it.
+    restored weights); the test split is only scored after training. Writes the model and a
+    JSON report beside it.
 
     Args:
         kind: "cnn" or "fnn".
