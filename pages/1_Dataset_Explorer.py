@@ -99,7 +99,11 @@ pages = -(-len(matches) // page_size)
 st.caption(f"**{len(matches):,}** of {len(table):,} punks match · {pages} page(s)")
 page = st.number_input("Page", 1, pages, 1, key="explorer_page") if pages > 1 else 1
 shown = matches.iloc[(page - 1) * page_size : page * page_size]
-grid_tab, table_tab, heatmap_tab = st.tabs(["Grid", "Table", "Accessory co-occurrence"])
+# Only the open tab is drawn (a rerun on switching): the 87x87 heat map in a hidden tab cost
+# every visit its Plotly drawing.
+grid_tab, table_tab, heatmap_tab = st.tabs(
+    ["Grid", "Table", "Accessory co-occurrence"], key="explorer_view", on_change="rerun"
+)
 with grid_tab:
     # Exact zoom: fewer punks a row as the zoom grows, so a laptop's column holds a row.
     per_row = max(1, GRID_WIDTH // (25 * scale))
@@ -119,11 +123,11 @@ with table_tab:
         mime="text/csv",
         key="explorer_csv",
     )
-with heatmap_tab:
-    st.plotly_chart(
+if heatmap_tab.open:
+    heatmap_tab.plotly_chart(
         cooccurrence_figure(cooccurrence(punks.labels.loc[matches.index])), key="explorer_heatmap"
     )
-    st.caption(
+    heatmap_tab.caption(
         "Off the diagonal: punks of this selection wearing both accessories, on a log colour "
         "scale (empty: never together). How many wear each one is on the Class Balance page."
     )

@@ -9,7 +9,9 @@ from lab_ui import cached_classifier, page_header, punks_or_stop, show_punk
 from punks_core.dataset import N_PUNKS
 from punks_core.errors import InvalidImageError, KernelError, PunksError
 from punks_core.filters import (
+    PADDINGS,
     PRESETS,
+    STRIDES,
     WORKED_EXAMPLES,
     convolve,
     kernel_table,
@@ -49,9 +51,9 @@ def use_kernel(kernel: np.ndarray) -> None:
     state.conv_editor_version += 1
 
 
-def choose_preset() -> None:
-    if state.conv_preset != CUSTOM:  # "Custom" names the kernel in the editor: keep it
-        use_kernel(PRESETS[state.conv_preset])
+def choose_preset(widget_key: str) -> None:
+    if state[widget_key] != CUSTOM:  # "Custom" names the kernel in the editor: keep it
+        use_kernel(PRESETS[state[widget_key]])
 
 
 def preset_name(kernel: np.ndarray) -> str:
@@ -106,7 +108,6 @@ state.setdefault("conv_punk_id", 0)
 state.setdefault("conv_good_kernel", PRESETS[FIRST_PRESET])
 state.setdefault("conv_editor_base", PRESETS[FIRST_PRESET])
 state.setdefault("conv_editor_version", 0)
-state.setdefault("conv_preset", FIRST_PRESET)
 kernel_from_url()
 with st.sidebar:
     st.header("Image")
@@ -125,8 +126,8 @@ with st.sidebar:
     mode = st.radio("Channels", ["Grayscale", "Colour (R, G, B)"], key="conv_channels")
     colour = mode != "Grayscale"
     st.header("Layer")
-    stride = st.radio("Stride", [1, 2, 3], horizontal=True, key="conv_stride")
-    padding = st.radio("Padding", ["same", "valid"], horizontal=True, key="conv_padding")
+    stride = st.radio("Stride", STRIDES, horizontal=True, key="conv_stride")
+    padding = st.radio("Padding", PADDINGS, horizontal=True, key="conv_padding")
     second = st.selectbox("Second layer on the output", [NO_SECOND, *PRESETS], key="conv_second")
     relu_between = st.toggle("ReLU between the layers", True, key="conv_relu_between")
 
@@ -174,10 +175,15 @@ with editor_column:
     except KernelError as error:
         st.error(f"{error} Still using the last good kernel.")
     kernel = state.conv_good_kernel
-    # Set before the box is drawn, so it never names a preset the kernel no longer is.
-    state.conv_preset = preset_name(kernel)
+    # The box is keyed by what it shows, so after an edit it is a new widget: a value the
+    # browser sends for the old box (under load, a stale echo of the old preset arriving
+    # after the edit) is dropped instead of restoring that preset over the edit.
+    choices = [CUSTOM, *PRESETS]
+    shown = choices.index(preset_name(kernel))
+    preset_key = f"conv_preset_{shown}"
     preset_box.selectbox(
-        "Preset", [CUSTOM, *PRESETS], key="conv_preset", on_change=choose_preset,
+        "Preset", choices, index=shown, key=preset_key, on_change=choose_preset,
+        args=(preset_key,),
         help="Pick a classic filter, or type your own weights in the table below: numbers "
         "such as 2, -0.5, .25, 1e-1 or fractions such as 1/9.",
     )  # fmt: skip

@@ -66,26 +66,32 @@ def dark(figure):
     return plain_numbers(figure)
 
 
+# Only the open tab is drawn (a rerun on switching): three Plotly charts cost every visit.
 coordinates, importances, history = st.tabs(
-    ["Parallel coordinates", "Parameter importances", "Optimisation history"]
+    ["Parallel coordinates", "Parameter importances", "Optimisation history"],
+    key="sweep_view",
+    on_change="rerun",
 )
-with coordinates:
-    with_pruned = st.toggle("Include pruned trials", value=True, key="sweep_with_pruned")
-    st.caption(
-        "Each line is a trial, coloured by the lowest validation loss it reached (yellow is "
-        "best); a pruned trial's loss is the one it had when the pruner stopped it."
-    )
-    st.plotly_chart(dark(parallel_coordinates(table, with_pruned)), key="sweep_parallel")
-with importances:
-    st.caption("How much of the variation in validation loss each hyperparameter explains.")
-    st.plotly_chart(dark(plot_param_importances(study)), key="sweep_importances")
-with history:
-    st.caption(
-        "Validation loss of each finished trial in the order they ran, and the best so far; "
-        "on a log scale, so one poor trial does not flatten all the others."
-    )
-    progress = dark(plot_optimization_history(study)).update_yaxes(type="log", title="val loss")
-    st.plotly_chart(progress, key="sweep_history")
+if coordinates.open:
+    with coordinates:
+        with_pruned = st.toggle("Include pruned trials", value=True, key="sweep_with_pruned")
+        st.caption(
+            "Each line is a trial, coloured by the lowest validation loss it reached (yellow is "
+            "best); a pruned trial's loss is the one it had when the pruner stopped it."
+        )
+        st.plotly_chart(dark(parallel_coordinates(table, with_pruned)), key="sweep_parallel")
+if importances.open:
+    with importances:
+        st.caption("How much of the variation in validation loss each hyperparameter explains.")
+        st.plotly_chart(dark(plot_param_importances(study)), key="sweep_importances")
+if history.open:
+    with history:
+        st.caption(
+            "Validation loss of each finished trial in the order they ran, and the best so "
+            "far; on a log scale, so one poor trial does not flatten all the others."
+        )
+        progress = dark(plot_optimization_history(study))
+        st.plotly_chart(progress.update_yaxes(type="log", title="val loss"), key="sweep_history")
 
 st.subheader("Trials")
 filters = st.columns(3)

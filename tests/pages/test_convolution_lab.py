@@ -20,6 +20,11 @@ PAGE = "pages/5_Convolution_Lab.py"
 FIRST = PRESETS["Horizontal lines (Keras intro)"]
 
 
+def preset_box(app):
+    """The preset selectbox: keyed by the preset it shows ("conv_preset_<index>")."""
+    return next(box for box in app.selectbox if str(box.key).startswith("conv_preset_"))
+
+
 def edit(app, cells: dict[tuple[int, int], object]) -> None:
     """Type into the kernel editor: AppTest replays a data_editor's edit state, not clicks."""
     edited: dict[int, dict[str, object]] = {}
@@ -49,7 +54,7 @@ def test_default_run_draws_input_output_relu_and_the_arithmetic(open_page):
     np.testing.assert_array_equal(good_kernel(app), FIRST)
     np.testing.assert_array_equal(editor_kernel(app), FIRST)
     assert app.data_editor[0].value.iloc[0, 0] == "1"  # shown as a person writes it, not 1.0
-    assert app.selectbox(key="conv_preset").value == "Horizontal lines (Keras intro)"
+    assert preset_box(app).value == "Horizontal lines (Keras intro)"
     assert "n_out = ⌊(24 + 2·1 − 3) / 1⌋ + 1 = 24 = ⌈24 / 1⌉" in app.code[0].value
     assert (app.number_input(key="conv_row").value, app.number_input(key="conv_col").value) == (
         12,
@@ -97,25 +102,25 @@ def test_text_in_a_cell_is_refused_too(open_page):
 def test_a_preset_replaces_the_kernel_and_the_editor(open_page):
     app = open_page(PAGE)
     edit(app, {(0, 0): 9.0})
-    app.selectbox(key="conv_preset").set_value("Sobel x").run()
+    preset_box(app).set_value("Sobel x").run()
     assert not app.exception and not app.error
     np.testing.assert_array_equal(good_kernel(app), PRESETS["Sobel x"])
     np.testing.assert_array_equal(editor_kernel(app), PRESETS["Sobel x"])
-    assert app.selectbox(key="conv_preset").value == "Sobel x"
+    assert preset_box(app).value == "Sobel x"
     edit(app, {(1, 1): 1.0})  # edits now apply on top of the preset, not the old kernel
     assert good_kernel(app)[0, 0] == -1 and good_kernel(app)[1, 1] == 1
 
 
 def test_normalise_divides_by_the_sum(open_page):
     app = open_page(PAGE)
-    app.selectbox(key="conv_preset").set_value("Emboss").run()
+    preset_box(app).set_value("Emboss").run()
     app.button(key="conv_normalise").click().run()
     assert not app.exception
     np.testing.assert_allclose(good_kernel(app), PRESETS["Emboss"])  # sums to 1 already
-    app.selectbox(key="conv_preset").set_value("Sobel y").run()
+    preset_box(app).set_value("Sobel y").run()
     app.button(key="conv_normalise").click().run()
     np.testing.assert_allclose(good_kernel(app), PRESETS["Sobel y"] / 8)
-    assert app.selectbox(key="conv_preset").value == "Custom"  # no preset is Sobel y / 8
+    assert preset_box(app).value == "Custom"  # no preset is Sobel y / 8
 
 
 @pytest.mark.parametrize(
@@ -126,19 +131,19 @@ def test_a_cell_takes_what_a_person_types(open_page, typed, value):
     edit(app, {(0, 0): typed})
     assert not app.exception and not app.error
     assert good_kernel(app)[0, 0] == pytest.approx(value)
-    assert app.selectbox(key="conv_preset").value == "Custom"
+    assert preset_box(app).value == "Custom"
 
 
 def test_the_preset_box_names_the_kernel_and_stays_put(open_page):
     app = open_page(PAGE)
     edit(app, {(1, 1): "3"})
-    assert app.selectbox(key="conv_preset").value == "Custom"
+    assert preset_box(app).value == "Custom"
     edit(app, {(1, 1): "0"})  # back to the preset's own weights
-    assert app.selectbox(key="conv_preset").value == "Horizontal lines (Keras intro)"
-    app.selectbox(key="conv_preset").set_value("Sharpen").run()
+    assert preset_box(app).value == "Horizontal lines (Keras intro)"
+    preset_box(app).set_value("Sharpen").run()
     app.radio(key="conv_source").set_value("Upload").run()  # the page stops: no upload yet
     app.radio(key="conv_source").set_value("Punk").run()
-    assert app.selectbox(key="conv_preset").value == "Sharpen"
+    assert preset_box(app).value == "Sharpen"
     np.testing.assert_array_equal(good_kernel(app), PRESETS["Sharpen"])
 
 
@@ -266,7 +271,7 @@ import sys
 from streamlit.testing.v1 import AppTest
 app = AppTest.from_file({path!r}, default_timeout=60)
 app.run()
-app.selectbox(key="conv_preset").set_value("Sobel x").run()
+next(b for b in app.selectbox if str(b.key).startswith("conv_preset_")).set_value("Sobel x").run()
 app.radio(key="conv_stride").set_value(2).run()
 app.radio(key="conv_channels").set_value("Colour (R, G, B)").run()
 app.selectbox(key="conv_second").set_value("Sharpen").run()

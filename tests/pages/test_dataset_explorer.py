@@ -121,6 +121,9 @@ def test_the_cooccurrence_heatmap_labels_all_87_and_leaves_out_the_diagonal(open
     import json
 
     app = open_page(PAGE)
+    assert not app.get("plotly_chart")  # a hidden tab is not drawn
+    app.session_state["explorer_view"] = "Accessory co-occurrence"
+    app.run()
     chart = next(c for c in app.get("plotly_chart") if "explorer_heatmap" in str(c.proto.id))
     figure = json.loads(chart.proto.spec)
     assert len(figure["layout"]["xaxis"]["tickvals"]) == 87

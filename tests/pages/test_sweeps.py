@@ -13,12 +13,25 @@ def test_each_task_shows_plots_reading_and_table(open_page, task):
     app = open_page(PAGE)
     app.button_group(key="sweep_task").set_value(task).run()
     assert not app.exception and not app.info
-    assert len(app.get("plotly_chart")) == 3
+    assert len(app.get("plotly_chart")) == 1  # only the open tab is drawn
     finished, pruned = int(app.metric[0].value), int(app.metric[1].value)
     assert finished + pruned >= 30 and finished >= 5
     assert any("write-up found" in m.value for m in app.markdown)
     table = app.dataframe[0].value
     assert (table["state"] == "COMPLETE").all() and table["val_loss"].is_monotonic_increasing
+
+
+@pytest.mark.parametrize(
+    ("tab", "chart"),
+    [("Parameter importances", "sweep_importances"), ("Optimisation history", "sweep_history")],
+)
+def test_opening_a_tab_draws_its_chart_alone(open_page, tab, chart):
+    app = open_page(PAGE)
+    app.session_state["sweep_view"] = tab
+    app.run()
+    assert not app.exception
+    charts = app.get("plotly_chart")
+    assert len(charts) == 1 and chart in str(charts[0].proto.id)
 
 
 def test_filters_narrow_the_table(open_page):
