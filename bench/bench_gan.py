@@ -1,15 +1,19 @@
 """Benchmark the shipped GAN generator: quality judged by the project's classifier, and speed.
 
-Run: `.venv/bin/python bench/bench_gan.py [--per-type 1000]` (prints Markdown tables).
+Run: `.venv/bin/python bench/bench_gan.py [--per-type 1000] [--per-accessory 200]` (prints
+Markdown tables).
 
+- Palette: the share of generated pixels that are one of the 222 punk colours.
 - Type agreement: the share of generated punks that the shipped CNN classifies as the type
-  they were conditioned on (`--per-type` samples per type, seed 0).
-- Punk FID: the Fréchet distance between the CNN's 256-wide penultimate features of 1,000
-  generated punks and of the 1,000 test punks (ids 9000-9999, never seen by the GAN), the
-  generated types matching the test punks' types; beside it, the same distance between a
-  type-matched sample of training punks and the test punks (real vs real).
-- Memorisation: the share of palette-snapped samples identical to a training punk, and the
-  median count of pixels that differ from the nearest training punk.
+  they were asked for (`--per-type` samples per type, seed 0, no accessories asked for).
+- Accessories: for each checked common accessory, `--per-accessory` punks of its head asked
+  to wear it; the share in which the CNN finds it (probability 0.5 or more).
+- Punk FID: the Fréchet distance between the CNN's penultimate features of 1,000 generated
+  punks and of the 1,000 test punks (ids 9000-9999, never seen by the GAN or its selection),
+  the generated types matching the test punks' types; beside it the same distance between a
+  type-matched sample of training punks (0-7999) and the test punks, and their ratio.
+- Memorisation: the share of samples identical to a training punk, and the median count of
+  pixels that differ from the nearest training punk.
 - Speed: median time to generate 1 and 64 punks (after a warm-up), and to load the generator.
 """
 
@@ -25,7 +29,13 @@ from bench_classifier import median_seconds  # noqa: E402
 
 from punks_core.classifier import load_classifier  # noqa: E402
 from punks_core.dataset import SPLITS, Punks, load_punks  # noqa: E402
-from punks_core.gan import QualityJudge, latent, load_generator, one_hot  # noqa: E402
+from punks_core.gan import (  # noqa: E402
+    CHECKED_ACCESSORIES,
+    QualityJudge,
+    conditions,
+    latent,
+    load_generator,
+)
 from punks_core.gan_quality import frechet_distance  # noqa: E402
 from punks_core.labels import TYPES  # noqa: E402
 
@@ -33,6 +43,7 @@ from punks_core.labels import TYPES  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-type", type=int, default=1000, help="samples per type")
+    parser.add_argument("--per-accessory", type=int, default=200, help="samples per accessory")
     args = parser.parse_args()
 
     start = time.perf_counter()
@@ -40,30 +51,46 @@ def main() -> None:
     load_seconds = time.perf_counter() - start
     classifier = load_classifier()
     punks = load_punks()
-    rows = punks.ids < SPLITS["test"].start
+    rows = punks.ids < SPLITS["train"].stop
     train = Punks(punks.images[rows], punks.labels[rows])
     test = punks.split("test")
     judge = QualityJudge(classifier, train, test, seed=0)
 
-    print(f"Command: `.venv/bin/python bench/bench_gan.py --per-type {args.per_type}`\n")
-    print("| type | type agreement | n |\n|---|---:|---:|")
+    command = f"bench/bench_gan.py --per-type {args.per_type} --per-accessory {args.per_accessory}"
+    print(f"Command: `.venv/bin/python {command}`\n")
+    print("| type | type agreement | pixels in the punk palette | n |\n|---|---:|---:|---:|")
     noise = latent(args.per_type, 0)
     for punk_type in TYPES:
-        samples = generator.decode(noise, one_hot([punk_type] * args.per_type))
+        samples = generator.decode(noise, conditions([punk_type] * args.per_type))
         chosen = classifier.predict_proba(samples)[list(TYPES)].idxmax(axis=1)
-        print(f"| {punk_type} | {(chosen == punk_type).mean():.1%} | {args.per_type} |")
+        palette = judge.palette_share(samples)
+        print(
+            f"| {punk_type} | {(chosen == punk_type).mean():.1%} | {palette:.2%} | {len(noise)} |"
+        )
 
-    samples = generator.decode(latent(len(test.images), 1), one_hot(test.types.to_numpy()))
+    print("\n| asked for | found by the classifier | n |\n|---|---:|---:|")
+    noise = latent(args.per_accessory, 1)
+    found = []
+    for punk_type, names in CHECKED_ACCESSORIES.items():
+        for name in names:
+            samples = generator.decode(noise, conditions([punk_type] * len(noise), [name]))
+            share = float((classifier.predict_proba(samples)[name] >= 0.5).mean())
+            found.append(share)
+            print(f"| {punk_type} with {name} | {share:.1%} | {len(noise)} |")
+    print(f"| **mean of {len(found)}** | **{sum(found) / len(found):.1%}** | |")
+
+    samples = generator.decode(latent(len(test.images), 1), conditions(test.types.to_numpy()))
     fid = frechet_distance(classifier.features(samples), judge.reference_features)
     copied = judge.train.memorisation(samples)
     print("\n| measure | value |\n|---|---:|")
     print(f"| punk FID, 1,000 generated vs the 1,000 test punks | {fid:.1f} |")
     print(f"| punk FID, 1,000 training punks vs the 1,000 test punks | {judge.real_fid:.1f} |")
-    print(f"| samples identical to a training punk (palette-snapped) | {copied['copies']:.2%} |")
+    print(f"| FID ratio (generated / real) | {fid / judge.real_fid:.2f} |")
+    print(f"| samples identical to a training punk | {copied['copies']:.2%} |")
     nearest = copied["nearest_pixels"]
     print(f"| median pixels differing from the nearest training punk | {nearest:.0f} |")
     one = median_seconds(lambda: generator.generate("Male", 1, 0))
-    many = median_seconds(lambda: generator.generate("Male", 64, 0))
+    many = median_seconds(lambda: generator.generate("Male", 64, 0, ["Cap"]))
     print(f"| generate 1 punk (median) | {one * 1000:.1f} ms |")
     print(f"| generate 64 punks (median) | {many * 1000:.1f} ms |")
     print(f"| load the generator (TensorFlow already imported) | {load_seconds:.2f} s |")

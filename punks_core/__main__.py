@@ -99,7 +99,10 @@ def train_gan(args: argparse.Namespace) -> None:
 
     command = "python -m punks_core " + " ".join(args.argv)
     run = train_gan(epochs=args.epochs or EPOCHS, seed=args.seed, out=args.out, command=command)
-    print(f"wrote {run['epochs']} epoch snapshots in {run['train_seconds']:.0f} s.")
+    print(
+        f"wrote {run['epochs']} epoch snapshots in {run['train_seconds']:.0f} s; the shipped "
+        f"generator is epoch {run['best_epoch']}, the best on the validation punks."
+    )
 
 
 def sweep(args: argparse.Namespace) -> None:
@@ -181,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--epochs",
         type=int,
         default=None,
-        help="most epochs (default: 24; the shipped CNN used 30)",
+        help="most epochs (default: 30)",
     )
     train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     train.add_argument(
@@ -193,9 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(run=train_classifier)
 
     gan = commands.add_parser(
-        "train-gan", help="train the conditional DCGAN (ids 0-8999), a snapshot every epoch"
+        "train-gan",
+        help="train the palette GAN (ids 0-7999 and new compositions; the best epoch on "
+        "8000-8999), a snapshot every epoch",
     )
-    gan.add_argument("--epochs", type=int, default=None, help="epochs (default: 70)")
+    gan.add_argument("--epochs", type=int, default=None, help="epochs (default: 60)")
     gan.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     gan.add_argument("--out", type=Path, default=None, help="snapshot folder (default: assets/gan)")
     gan.set_defaults(run=train_gan)

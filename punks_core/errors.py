@@ -43,3 +43,8 @@ class FolderInUseError(PunksError):
 class LayerError(PunksError, ValueError):
     """A punk that cannot be painted from layers: unknown base or accessory, a duplicate, an
     accessory with no sprite for that head, or an image no set of layers paints exactly."""
+
+
+class GeneratorRequestError(PunksError, ValueError):
+    """A request the GAN generator cannot serve: an unknown type or accessory, an accessory
+    that type never wears, or a count or seed out of range."""

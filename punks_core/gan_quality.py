@@ -37,6 +37,19 @@ def snap_to_palette(images: np.ndarray) -> np.ndarray:
     return punk_palette()[squared.argmin(axis=1)].reshape(images.shape)
 
 
+def _colour_codes(rgba: np.ndarray) -> np.ndarray:
+    """One integer per RGBA colour."""
+    rgba = np.asarray(rgba, np.int64).reshape(-1, 4)
+    return ((rgba[:, 0] * 256 + rgba[:, 1]) * 256 + rgba[:, 2]) * 256 + rgba[:, 3]
+
+
+def in_palette(images: np.ndarray) -> np.ndarray:
+    """Which pixels of uint8 RGBA `images` (any leading shape, last axis 4) are punk colours."""
+    images = np.asarray(images)
+    found = np.isin(_colour_codes(images), _colour_codes(punk_palette()))
+    return found.reshape(images.shape[:-1])
+
+
 def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     """Fréchet distance between two feature sets seen as Gaussians (the formula of FID).
 

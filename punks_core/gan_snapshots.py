@@ -155,11 +155,14 @@ class Snapshots:
         return buffer.getvalue()
 
 
-def _labelled_frame(picture: np.ndarray, rows: list[str], title: str, scale: int) -> Image.Image:
+def _labelled_frame(
+    picture: np.ndarray, rows: list[str], title: str, scale: int, label_width: int | None = None
+) -> Image.Image:
     """`picture` (one row of punks per name in `rows`) with the names on the left, `title` on
     top, white on punk blue."""
     font = ImageFont.load_default(size=max(10, 4 * scale))
-    label_width, title_height = 20 * scale + 8, 8 * scale
+    label_width = label_width or 20 * scale + 8
+    title_height = 8 * scale
     row_height = picture.shape[0] / len(rows)
     background = tuple(int(picture[0, 0, c]) for c in range(3))
     frame = Image.new("RGB", (picture.shape[1] + label_width, picture.shape[0] + title_height))

@@ -59,3 +59,14 @@ def test_differing_pixels_counts_whole_pixels(punks):
     b[0, 5, 5] = [1, 2, 3, 255]
     b[1, 0, :3, 3] = 17
     np.testing.assert_array_equal(differing_pixels(a, b), [1, 3])
+
+
+def test_in_palette_tells_punk_colours_from_near_misses(punks):
+    from punks_core.gan_quality import in_palette
+
+    assert in_palette(punks.images[:50]).all()
+    near = punks.images[:2].copy()
+    near[0, 5, 5] = (near[0, 5, 5].astype(int) + [1, 0, 0, 0]).clip(0, 255)
+    near[1, 0, 0] = (0, 0, 0, 100)  # transparent black at an alpha no punk uses
+    found = in_palette(near)
+    assert not found[0, 5, 5] and not found[1, 0, 0] and found.sum() == 2 * 576 - 2

@@ -1,5 +1,6 @@
-"""AppTest of the GAN Gallery: the epoch slider, play/pause, types, live generation, walks,
-and what a user sees when the snapshots or the generator are missing or broken."""
+"""AppTest of the GAN Gallery: the epoch slider, play/pause, types, live generation on request
+with the classifier's verdicts, walks, and what a user sees when the snapshots or the
+generator are missing or broken."""
 
 import io
 
@@ -37,14 +38,15 @@ def test_opens_on_the_last_epoch_with_its_metrics(open_page, shipped):
     app = open_page(PAGE)
     last = shipped.history.iloc[-1]
     assert app.slider(key="gan_epoch").value == shipped.epochs[-1]
-    assert metric(app, "Punk FID") == f"{last['fid']:.0f}"
-    assert metric(app, "Real vs real") == f"{last['real_fid']:.0f}"
-    assert len(app.get("plotly_chart")) == 3
+    assert metric(app, "FID ratio") == f"{last['fid_ratio']:.2f}"
+    assert metric(app, "Accessories found") == f"{last['accessories_found']:.0%}"
+    assert metric(app, "Copies of training punks") == f"{last['copies']:.1%}"
+    assert len(app.get("plotly_chart")) == 4
     grids = [h.value for h in app.get("html") if "<img" in h.value]
     assert len(grids) >= 3  # the epoch grid, the live samples, the walk
     for name in ("Alien", "Ape", "Zombie", "Female", "Male"):  # every row says its type
         assert f">{name}</div>" in grids[0]
-    assert "all types" in next(m.label for m in app.metric if m.label.startswith("Punk FID"))
+    assert "all types" in next(m.label for m in app.metric if m.label.startswith("FID ratio"))
 
 
 def test_one_type_shows_one_labelled_row_and_says_fid_is_all_types(open_page):
@@ -53,7 +55,7 @@ def test_one_type_shows_one_labelled_row_and_says_fid_is_all_types(open_page):
     assert not app.exception
     grid = next(h.value for h in app.get("html") if "<img" in h.value)
     assert ">Zombie</div>" in grid and ">Male</div>" not in grid
-    assert "all types" in next(m.label for m in app.metric if m.label.startswith("Punk FID"))
+    assert "all types" in next(m.label for m in app.metric if m.label.startswith("FID ratio"))
 
 
 def test_the_timelapse_names_its_epoch_and_rows(shipped):
@@ -68,7 +70,7 @@ def test_the_slider_shows_an_earlier_epoch(open_page, shipped):
     app = open_page(PAGE)
     app.slider(key="gan_epoch").set_value(1).run()
     assert not app.exception
-    assert metric(app, "Punk FID") == f"{shipped.history.iloc[0]['fid']:.0f}"
+    assert metric(app, "FID ratio") == f"{shipped.history.iloc[0]['fid_ratio']:.2f}"
 
 
 def test_play_advances_and_pause_stops(open_page, shipped):
@@ -102,14 +104,28 @@ def test_live_generation_walk_and_downloads(open_page):
     app = open_page(PAGE)
     app.selectbox(key="gan_live_type").set_value("Ape").run()
     app.number_input(key="gan_seed").set_value(123).run()
-    app.toggle(key="gan_snap").set_value(True).run()
     app.slider(key="gan_steps").set_value(5).run()
     assert not app.exception and not app.error
     captions = [c.value for c in app.caption]
-    assert any(c.startswith("Nearest real punks: #") for c in captions)
+    assert any(c.startswith("Nearest real punks (pixel distance): #") for c in captions)
     assert len(app.get("download_button")) == 1  # the GIF is only prepared on request
     app.button(key="gan_gif").click().run()
     assert len(app.get("download_button")) == 2
+
+
+def test_asking_for_accessories_shows_the_classifiers_verdict_on_each(open_page):
+    app = open_page(PAGE)
+    app.selectbox(key="gan_live_type").set_value("Female").run()
+    wearing = app.multiselect(key="gan_live_accessories_Female")
+    assert "Big Beard" not in wearing.options and "Tassle Hat" in wearing.options
+    wearing.set_value(["Pipe", "Tassle Hat"]).run()
+    app.slider(key="gan_count").set_value(4).run()
+    assert not app.exception and not app.error
+    verdicts = app.dataframe[0].value
+    assert list(verdicts.index) == ["Female", "Pipe", "Tassle Hat"]
+    assert list(verdicts.columns) == ["#1", "#2", "#3", "#4"]
+    assert verdicts.map(lambda cell: cell[0] in "✓✗" and cell.endswith("%")).all().all()
+    assert any("Asked for a Female with Pipe, Tassle Hat" in c.value for c in app.caption)
 
 
 def test_missing_snapshots_say_how_to_rebuild(open_page, tmp_path, monkeypatch, fresh_caches):
@@ -125,7 +141,7 @@ def test_broken_generator_keeps_the_gallery(open_page, tmp_path, monkeypatch, fr
     app = open_page(PAGE)
     assert any("Live generation is unavailable" in i.value for i in app.info)
     assert "train-gan" in app.info[0].value
-    assert len(app.get("plotly_chart")) == 3
+    assert len(app.get("plotly_chart")) == 4
 
 
 def test_history_is_complete(shipped):
