@@ -98,8 +98,8 @@ def bench(kind: str, punks, swapped, new, reencoded) -> dict:
     on_new = evaluate(classifier.predict_proba(new.images).to_numpy(), new.labels)
     images, truth, refused = reencoded
     on_uploads = evaluate(classifier.predict_proba(images).to_numpy(), truth)
-    images, swap_truth, new = swapped
-    swap = evaluate(classifier.predict_proba(images).to_numpy(), swap_truth)
+    swap_images, swap_truth, swap_new = swapped
+    swap = evaluate(classifier.predict_proba(swap_images).to_numpy(), swap_truth)
     thousand = punks.images[:1000]
     one = punks.images[9000]
     row = {
@@ -114,7 +114,7 @@ def bench(kind: str, punks, swapped, new, reencoded) -> dict:
         "test Hamming accuracy": f"{metrics['hamming_accuracy']:.3%}",
         "test micro AUC": f"{metrics['micro_auc']:.5f}",
         "test macro AUC": f"{metrics['macro_auc']:.5f}",
-        f"skin-swapped test punks exact match ({len(images):,}, {new:,} new)": (
+        f"skin-swapped test punks exact match ({len(swap_images):,}, {swap_new:,} new)": (
             f"{swap['exact_match']:.2%}"
         ),
         "skin-swapped type accuracy": f"{swap['type_accuracy']:.2%}",
