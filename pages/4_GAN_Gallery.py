@@ -40,7 +40,8 @@ st.caption(
 snapshots = snapshots_or_stop()
 history = snapshots.history.set_index("epoch")
 first, last = snapshots.epochs[0], snapshots.epochs[-1]
-state.setdefault("gan_epoch", last)
+best_epoch = min(max(int(snapshots.run.get("best_epoch", last)), first), last)
+state.setdefault("gan_epoch", best_epoch)  # open on the shipped generator's epoch
 state.setdefault("gan_playing", False)
 
 
@@ -81,7 +82,6 @@ controls = st.columns([1, 2, 5])
 controls[0].button(
     "⏸ Pause" if state.gan_playing else "▶ Play", key="gan_play", on_click=toggle_play
 )
-best_epoch = int(snapshots.run.get("best_epoch", last))
 controls[1].caption(f"The shipped generator is epoch {best_epoch}, the best on validation punks.")
 
 

@@ -103,8 +103,13 @@ def wait_until_idle(page, timeout_ms: int = 60_000) -> None:
     page.wait_for_selector(
         '[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_ms
     )
+    # Nothing stale, and no skeleton: a page opened on a fresh server can report its script
+    # run over while its elements are still placeholders (the Home cards, measured: drawn
+    # about a second later).
     page.wait_for_function(
-        "() => !document.querySelector('[data-stale=\"true\"]')", timeout=timeout_ms
+        "() => !document.querySelector('[data-stale=\"true\"]')"
+        " && !document.querySelector('[data-testid=\"stSkeleton\"]')",
+        timeout=timeout_ms,
     )
     # Images and icons arrive after the elements that hold them.
     page.wait_for_load_state("networkidle", timeout=timeout_ms)
