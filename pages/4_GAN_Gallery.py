@@ -51,21 +51,24 @@ def toggle_play() -> None:
     state.gan_playing = not state.gan_playing
 
 
-def curves(columns: dict, title: str, epoch: int, y_title: str):
-    return curves_figure(history[list(columns)].rename(columns=columns), title, epoch, y_title)
+def curves(columns: dict, title: str, epoch: int, y_title: str, log_y: bool = False):
+    frame = history[list(columns)].rename(columns=columns)
+    return curves_figure(frame, title, epoch, y_title, log_y)
 
 
 @st.cache_resource(max_entries=1024, show_spinner=False)
-def curves_figure(frame: pd.DataFrame, title: str, epoch: int, y_title: str):
+def curves_figure(frame: pd.DataFrame, title: str, epoch: int, y_title: str, log_y: bool):
     # Cached per epoch and shared by every session: Plotly Express took ~50 ms a chart, three
     # charts on every frame of the player. The figures are never changed after this.
     # Plotly's own qualitative colours: blue, red, green, purple, orange stay apart on the dark
     # theme, where the default sequence gives near-identical blues.
     figure = px.line(
-        frame, title=title, labels={"value": y_title, "variable": ""},
+        frame, title=title, labels={"value": y_title, "variable": ""}, log_y=log_y,
         color_discrete_sequence=px.colors.qualitative.Plotly,
     )  # fmt: skip
     figure.add_vline(epoch, line_dash="dot", line_color="white")
+    if log_y:
+        figure.update_yaxes(dtick=1)  # ticks at powers of ten only, not "2, 5, 2, 5"
     figure.update_layout(height=280, margin=dict(t=40, b=10), legend_title_text="")
     return plain_numbers(figure)
 
@@ -160,7 +163,9 @@ def training_view() -> None:
     )
     left, right = st.columns(2)
     fid = {"fid": "generated vs validation", "real_fid": "train vs validation"}
-    left.plotly_chart(curves(fid, "Punk FID, all types together", epoch, "FID"), key="gan_fid")
+    # A log axis: the first epoch's FID is a hundred times the rest and flattened them.
+    fid_chart = curves(fid, "Punk FID, all types together (log scale)", epoch, "FID", log_y=True)
+    left.plotly_chart(fid_chart, key="gan_fid")
     right.plotly_chart(
         curves({"accessories_found": "found"}, "Accessories asked for and found", epoch, "share"),
         key="gan_accessories",
