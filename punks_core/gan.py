@@ -104,11 +104,10 @@ CHECKED_ACCESSORIES = {
 
 
 def colour_log_frequencies() -> np.ndarray:
-    """log of each palette colour's share of the 10,000 punks' pixels (one pixel floor)."""
+    """log of each palette colour's share of the 10,000 punks' pixels."""
     from punks_core.upload import _palette
 
-    counts = np.bincount(_palette().indices.ravel(), minlength=len(punk_palette()))
-    return np.log(np.maximum(counts, 1) / counts.sum()).astype(np.float32)
+    return _palette().log_prior.astype(np.float32)
 
 
 def build_generator(latent_dim: int = LATENT_DIM) -> keras.Model:
@@ -319,7 +318,8 @@ def wearable(punk_type: str) -> tuple[str, ...]:
     from punks_core.layers import load_layers
 
     base = {"Female": "Female 1", "Male": "Male 1"}.get(_check_type(punk_type), punk_type)
-    return tuple(name for name in ACCESSORIES if name in set(load_layers().accessories_for(base)))
+    worn = set(load_layers().accessories_for(base))
+    return tuple(name for name in ACCESSORIES if name in worn)
 
 
 def check_request(punk_type: str, accessories=()) -> tuple[str, tuple[str, ...]]:

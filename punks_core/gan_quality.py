@@ -37,17 +37,11 @@ def snap_to_palette(images: np.ndarray) -> np.ndarray:
     return punk_palette()[squared.argmin(axis=1)].reshape(images.shape)
 
 
-def _colour_codes(rgba: np.ndarray) -> np.ndarray:
-    """One integer per RGBA colour."""
-    rgba = np.asarray(rgba, np.int64).reshape(-1, 4)
-    return ((rgba[:, 0] * 256 + rgba[:, 1]) * 256 + rgba[:, 2]) * 256 + rgba[:, 3]
-
-
 def in_palette(images: np.ndarray) -> np.ndarray:
     """Which pixels of uint8 RGBA `images` (any leading shape, last axis 4) are punk colours."""
-    images = np.asarray(images)
-    found = np.isin(_colour_codes(images), _colour_codes(punk_palette()))
-    return found.reshape(images.shape[:-1])
+    # One big-endian 32-bit key per RGBA pixel, as the upload decoder's palette is built.
+    keys = np.ascontiguousarray(images, np.uint8).view(">u4")[..., 0]
+    return np.isin(keys, np.ascontiguousarray(punk_palette()).view(">u4"))
 
 
 def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:

@@ -98,9 +98,10 @@ def show_model_card(classifier, kind: str) -> None:
     if report is None:
         st.info(f"No training report beside the {kind.upper()} model: retrain it to get one.")
         return
-    parts = [lambda: curves_tab(report), lambda: metrics_tab(report), lambda: labels_tab(report)]
-    parts.append(lambda: versus_tab(report, other))
-    for tab, draw in zip(tabs[1:], parts, strict=True):
+    for tab, draw in zip(tabs[1:4], (curves_tab, metrics_tab, labels_tab), strict=True):
         if tab.open:
             with tab:
-                draw()
+                draw(report)
+    if tabs[4].open:
+        with tabs[4]:
+            versus_tab(report, other)
