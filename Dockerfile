@@ -17,10 +17,13 @@ RUN python -m pip install -r requirements.txt -c requirements.lock
 
 # The app and the assets it ships (dataset, models, GAN snapshots, sweep study): nothing is
 # downloaded at run time. Owned by root, so the app's user cannot change them.
-COPY app.py lab_ui.py ./
+COPY app.py pyproject.toml ./
 COPY ui ui
-COPY .streamlit/config.toml .streamlit/config.toml
 COPY punks_core punks_core
+# The project itself, editable as scripts/setup.sh installs it: `punks_core` and `ui` import
+# from anywhere, and the library finds the assets beside it in /app.
+RUN python -m pip install --no-deps --editable .
+COPY .streamlit/config.toml .streamlit/config.toml
 COPY pages pages
 COPY assets assets
 

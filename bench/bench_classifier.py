@@ -1,6 +1,6 @@
 """Benchmark the shipped punk classifiers: test quality and CPU latency.
 
-Run: `.venv/bin/python bench/bench_classifier.py` (prints a Markdown table). Quality is scored
+Run: `.venv/bin/python -m bench.bench_classifier` (prints a Markdown table). Quality is scored
 on the test split (ids 9000-9999), which no model saw in training or selection, and on every
 swappable test punk repainted in its other skin tones (mostly images that are not among the
 10,000). Timings use time.perf_counter; latencies are medians of several runs after a warm-up.
@@ -16,14 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+from punks_core.augment import SkinSwapper
+from punks_core.classifier import load_classifier
+from punks_core.dataset import load_punks
+from punks_core.labels import LABELS
+from punks_core.scoring import evaluate, skin_swap_set
 
-from punks_core.augment import SkinSwapper  # noqa: E402
-from punks_core.classifier import evaluate, load_classifier, skin_swap_set  # noqa: E402
-from punks_core.dataset import load_punks  # noqa: E402
-from punks_core.labels import LABELS  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 REPEATS = 7
 
@@ -61,7 +60,7 @@ def load_seconds(kind: str) -> float:
 def held_out_new_compositions(punks):
     """The 2,000 new compositions the training report scores: painted with seed 1 after the
     training pool (seed 0) and every real punk's recipe were excluded, as training does."""
-    from punks_core.classifier import NEW_PUNKS, _new_compositions
+    from punks_core.classifier_training import NEW_PUNKS, _new_compositions
 
     return _new_compositions(punks, 0, NEW_PUNKS, None)[1]
 

@@ -1,6 +1,6 @@
 """Server time of a kernel change in the Convolution Lab, and of `convolve` alone.
 
-    .venv/bin/python bench/bench_convolution.py [--runs 20]
+    .venv/bin/python -m bench.bench_convolution [--runs 20]
 
 - kernel change: one warm AppTest per scenario; the page is run once (dataset and upload
   decoded, caches filled), then each run types a new value into one kernel cell (the editor's
@@ -18,7 +18,6 @@ import argparse
 import io
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -27,11 +26,11 @@ from PIL import Image
 from streamlit.runtime.scriptrunner.script_cache import ScriptCache
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # pages import lab_ui from the root, as `streamlit run` allows
-PAGE = ROOT / "pages/5_Convolution_Lab.py"
+from punks_core.filters import convolve
+from punks_core.kernels import PRESETS
 
-from punks_core.filters import PRESETS, convolve  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = ROOT / "pages/5_Convolution_Lab.py"
 
 
 def upload_bytes(side: int = 1024) -> bytes:

@@ -1,6 +1,6 @@
 """Benchmark the shipped GAN generator: quality judged by the project's classifier, and speed.
 
-Run: `.venv/bin/python bench/bench_gan.py [--per-type 1000] [--per-accessory 200]` (prints
+Run: `.venv/bin/python -m bench.bench_gan [--per-type 1000] [--per-accessory 200]` (prints
 Markdown tables).
 
 - Palette: the share of generated pixels that are one of the 222 punk colours.
@@ -18,26 +18,23 @@ Markdown tables).
 """
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench_classifier import median_seconds  # noqa: E402
-
-from punks_core.classifier import load_classifier  # noqa: E402
-from punks_core.dataset import SPLITS, Punks, load_punks  # noqa: E402
-from punks_core.gan import (  # noqa: E402
+from bench.bench_classifier import median_seconds
+from punks_core.classifier import load_classifier
+from punks_core.dataset import SPLITS, Punks, load_punks
+from punks_core.gan import (
     CHECKED_ACCESSORIES,
     QualityJudge,
     conditions,
     latent,
     load_generator,
 )
-from punks_core.gan_quality import frechet_distance  # noqa: E402
-from punks_core.labels import TYPES  # noqa: E402
+from punks_core.gan_quality import frechet_distance
+from punks_core.labels import TYPES
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:
@@ -56,7 +53,7 @@ def main() -> None:
     test = punks.split("test")
     judge = QualityJudge(classifier, train, test, seed=0)
 
-    command = f"bench/bench_gan.py --per-type {args.per_type} --per-accessory {args.per_accessory}"
+    command = f"-m bench.bench_gan --per-type {args.per_type} --per-accessory {args.per_accessory}"
     print(f"Command: `.venv/bin/python {command}`\n")
     print("| type | type agreement | pixels in the punk palette | n |\n|---|---:|---:|---:|")
     noise = latent(args.per_type, 0)

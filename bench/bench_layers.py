@@ -1,6 +1,6 @@
 """Layers: every punk re-rendered and decomposed, render time, and the Builder's redraw.
 
-Usage: .venv/bin/python bench/bench_layers.py [--skip-builder]
+Usage: .venv/bin/python -m bench.bench_layers [--skip-builder]
 """
 
 import argparse

@@ -1,6 +1,6 @@
 """Load benchmark: N concurrent browser sessions against one `streamlit run app.py` for D seconds.
 
-    .venv/bin/python bench/bench_load.py [--sessions 20] [--seconds 60] [--json OUT]
+    .venv/bin/python -m bench.bench_load [--sessions 20] [--seconds 60] [--json OUT]
 
 Starts the app on 127.0.0.1 (tests/browser.py's `streamlit_server`) and opens N sessions in
 Debian's chromium, each in its own browser context (own cookies and storage, so its own websocket
@@ -62,15 +62,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.browser import (  # noqa: E402
+from tests.browser import (
     CHROMIUM_FLAGS,
     chromium_path,
     page_url,
     streamlit_server,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
 
 EXPLORER, CLASSIFIER = "Dataset Explorer", "Live Classifier"
 PAGE_FILES = {EXPLORER: "1_Dataset_Explorer.py", CLASSIFIER: "3_Live_Classifier.py"}
@@ -457,7 +456,9 @@ async def run(args, types) -> dict:
             "first_load_max": max((s.first_load or 0 for s in mine), default=None),
         }
     return {
-        "command": " ".join(shlex.quote(a) for a in [".venv/bin/python", *sys.argv]),
+        "command": " ".join(
+            shlex.quote(a) for a in [".venv/bin/python", "-m", "bench.bench_load", *sys.argv[1:]]
+        ),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, Python "
         f"{platform.python_version()}, load average {os.getloadavg()[0]:.2f} at the end",
         "sessions": args.sessions,

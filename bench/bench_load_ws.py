@@ -1,8 +1,8 @@
 """Load with Streamlit websocket clients: N sessions work the lab's pages, direct or via nginx.
 
-Run: `.venv/bin/python bench/bench_load_ws.py --sessions 20 --seconds 60` (one server, the
+Run: `.venv/bin/python -m bench.bench_load_ws --sessions 20 --seconds 60` (one server, the
 Explorer and the Classifier, back to back), or a class:
-`.venv/bin/python bench/bench_load_ws.py --sessions 30 --think 3 --seconds 300 --pages all
+`.venv/bin/python -m bench.bench_load_ws --sessions 30 --think 3 --seconds 300 --pages all
 --serve 2` (`scripts/serve.sh 2`: nginx in front of 2 processes; `--serve 1`: nginx and one).
 
 Each session is one websocket speaking the browser's own protocol (Streamlit's
@@ -39,13 +39,11 @@ import websockets
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
+from bench.bench_load import MemorySampler, _summary, _used, cpu_seconds, server_pid
+from punks_core.dataset import load_punks
+from tests.browser import free_port, streamlit_server
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
-
-from bench_load import MemorySampler, _summary, _used, cpu_seconds, server_pid  # noqa: E402
-
-from punks_core.dataset import load_punks  # noqa: E402
-from tests.browser import free_port, streamlit_server  # noqa: E402
 
 EXPLORER, CLASSIFIER = "Dataset_Explorer", "Live_Classifier"
 GAN, CONVOLUTION = "GAN_Gallery", "Convolution_Lab"
@@ -305,7 +303,7 @@ async def main_async(args) -> dict:
             minutes[minute] = max(minutes.get(minute, 0.0), mib)
     cpu = _used(cpu_before, cpu_after)
     return {
-        "command": " ".join([".venv/bin/python", "bench/bench_load_ws.py", *sys.argv[1:]]),
+        "command": " ".join([".venv/bin/python", "-m", "bench.bench_load_ws", *sys.argv[1:]]),
         "seconds": round(measured, 1),
         "pages": by_page,
         "all": {

@@ -1,6 +1,6 @@
 """Benchmark the OpenSea client against hostile servers on 127.0.0.1 (issue 19).
 
-Run: `.venv/bin/python bench/bench_opensea_hostile.py` (prints a Markdown table). Each case runs
+Run: `.venv/bin/python -m bench.bench_opensea_hostile` (prints a Markdown table). Each case runs
 in a fresh subprocess, so that its peak memory (`ru_maxrss`) is its own; "over baseline" is that
 peak minus the process's resident memory just before the call, after the imports. Times are
 wall clock from the call to its error, with the client's defaults unless the row says otherwise.
@@ -17,11 +17,10 @@ ROOT = Path(__file__).resolve().parent.parent
 CASE = r"""
 import gzip, json, resource, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-sys.path.insert(0, sys.argv[1])
 from punks_core.errors import OpenSeaError
 from punks_core.opensea import OpenSeaClient
 
-case = sys.argv[2]
+case = sys.argv[1]
 bomb = gzip.compress(bytes(16 * 2**20), compresslevel=9) * 64 if "bomb" in case else b""
 objects = b"[" + b"{}," * (2 * 2**20 // 3 - 1) + b"{}]"  # just under the 2 MB cap
 stop = threading.Event()
@@ -95,7 +94,8 @@ def main() -> None:
     print("|---|---|---|---|")
     for case, title in ROWS:
         output = subprocess.run(
-            [sys.executable, "-c", CASE, str(ROOT), case],
+            [sys.executable, "-c", CASE, case],
+            cwd=ROOT,
             capture_output=True,
             text=True,
             timeout=120,

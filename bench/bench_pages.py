@@ -1,7 +1,7 @@
 """Page loads in a real browser against the real server, and server time with AppTest.
 
-    .venv/bin/python bench/bench_pages.py --browser [--runs 3]
-    .venv/bin/python bench/bench_pages.py [--runs 5]          (AppTest server time)
+    .venv/bin/python -m bench.bench_pages --browser [--runs 3]
+    .venv/bin/python -m bench.bench_pages [--runs 5]          (AppTest server time)
 
 --browser: `streamlit run app.py` as scripts/app.sh starts it (the repository's
 .streamlit/config.toml, so no file watcher), Debian's chromium under Playwright. Per page:
@@ -34,7 +34,6 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # pages import lab_ui from the root, as `streamlit run` allows
 COLD_RUN = """
 import json, sys, time
 from streamlit.testing.v1 import AppTest
@@ -110,8 +109,8 @@ def browser_loads(runs: int) -> None:
 
     from playwright.sync_api import sync_playwright
 
-    from lab_ui import HOME, lab_pages
     from tests.browser import CHROMIUM_FLAGS, chromium_path, page_url, wait_until_idle
+    from ui.navigation import HOME, lab_pages
 
     pages = [HOME, *lab_pages()]
     first = {p.title: [] for p in pages}

@@ -1,6 +1,6 @@
 """CPU per rerun of the heaviest interactions, and where it goes (cProfile), with AppTest.
 
-Run: `.venv/bin/python bench/bench_reruns.py --runs 8 [--profile gan_epoch]`
+Run: `.venv/bin/python -m bench.bench_reruns --runs 8 [--profile gan_epoch]`
 
 Each interaction is what a learner does most on a page: the Explorer's type filter (and a
 punk opened by id), a new punk in the Live Classifier, the GAN Gallery's epoch slider (the
@@ -19,16 +19,14 @@ import json
 import os
 import pstats
 import statistics
-import sys
 import time
 from pathlib import Path
 
 os.environ["PUNKLAB_WARM_UP"] = "0"  # as in the AppTests: no background model loading
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.chdir(ROOT)
 
-from streamlit.testing.v1 import AppTest  # noqa: E402
+from streamlit.testing.v1 import AppTest  # noqa: E402  (after the chdir)
 
 FILTERS = [["Ape"], [], ["Zombie"], ["Female"]]
 

@@ -1,7 +1,7 @@
 """Training Studio: how fast a small CNN learns types, how soon curves and Stop answer, and
 whether the explorer stays quick while two runs train.
 
-    .venv/bin/python bench/bench_studio.py [--runs 3] [--stops 5] [--changes 10]
+    .venv/bin/python -m bench.bench_studio [--runs 3] [--stops 5] [--changes 10]
 
 - small CNN: the "Equal parameters: CNN" preset (1 block of 8 3x3 filters, 2x2 pooling, 32
   Dense units, Adam 0.003, batch 64, 3 epochs, all 8,000 training punks), started through
@@ -26,18 +26,16 @@ import argparse
 import dataclasses
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ["PUNKLAB_WARM_UP"] = "0"
+from punks_core.dataset import load_punks
+from punks_core.studio_runs import Studio, TrainingSlots
+from punks_core.studio_setup import PRESETS
 
-from punks_core.dataset import load_punks  # noqa: E402
-from punks_core.studio_runs import Studio, TrainingSlots  # noqa: E402
-from punks_core.studio_setup import PRESETS  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
+os.environ["PUNKLAB_WARM_UP"] = "0"
 
 SMALL_CNN = PRESETS["Equal parameters: CNN"].experiment
 LONG = dataclasses.replace(SMALL_CNN, epochs=20)

@@ -7,25 +7,21 @@ came back as other pixels (and how many pixels were wrong), median and 95th-perc
 time per encoding. `--hostile` runs the files of issue 19 instead (grey with alpha stored as
 RGBA, small lossy files), where the target is no wrong file at all: exact or refused.
 
-    python bench/bench_upload.py [--limit N] [--seed S] [--hostile]
+    python -m bench.bench_upload [--limit N] [--seed S] [--hostile]
 """
 
 import argparse
 import io
 import platform
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from punks_core.dataset import load_punks  # noqa: E402
-from punks_core.errors import InvalidImageError  # noqa: E402
-from punks_core.imaging import composite, load_image  # noqa: E402
-from tests.test_imaging_upload import (  # noqa: E402  (the tests' encoders)
+from punks_core.dataset import load_punks
+from punks_core.errors import InvalidImageError
+from punks_core.imaging import composite, load_image
+from tests.test_imaging_upload import (  # the tests' encoders
     GREY_WITH_ALPHA,
     SMALL_LOSSY,
     exact_palette,

@@ -1,25 +1,23 @@
 """Draw the README's picture: generated punks beside real punks of the same types, 4x exact.
 
-Run: `.venv/bin/python bench/gan_vs_real.py [--out docs/screenshots/gan_vs_real.png]`.
+Run: `.venv/bin/python -m bench.gan_vs_real [--out docs/screenshots/gan_vs_real.png]`.
 Per type, one row of the shipped generator's punks (seed 0, no accessories asked for) and one
 row of real training punks of that type (the first ones by id), then rows asked for common
 accessories. Every pixel is 4x4 screen pixels, on the punks' blue.
 """
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from punks_core.dataset import load_punks
+from punks_core.gan import load_generator
+from punks_core.gan_snapshots import _labelled_frame
+from punks_core.imaging import grid, zoom
+from punks_core.labels import TYPES
 
-from punks_core.dataset import load_punks  # noqa: E402
-from punks_core.gan import load_generator  # noqa: E402
-from punks_core.gan_snapshots import _labelled_frame  # noqa: E402
-from punks_core.imaging import grid, zoom  # noqa: E402
-from punks_core.labels import TYPES  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 COLUMNS = 10
 SCALE = 4

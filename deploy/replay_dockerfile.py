@@ -1,6 +1,7 @@
 """Replay the Dockerfile's install and start commands without Docker, in a clean folder.
 
-Run (as root, on Linux): `.venv/bin/python deploy/replay_dockerfile.py /tmp/punklab-image`
+Run (as root, on Linux, from the repository root):
+`.venv/bin/python -m deploy.replay_dockerfile /tmp/punklab-image`
 
 Where no container engine runs, this is how the image is tested: a `git clone` of the last
 commit; the Dockerfile's COPY lines copy from it into DEST/app, exactly those paths; its RUN
@@ -95,9 +96,7 @@ def install(dest: Path, python: str) -> tuple[dict, str, list[str], list[str]]:
 
 
 async def one_session_per_page(url: str) -> list[str]:
-    sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
-    from bench_load_ws import PAGES, Session, connect
-
+    from bench.bench_load_ws import PAGES, Session, connect
     from punks_core.dataset import load_punks
 
     types, shown = load_punks().types.to_numpy(), []
@@ -156,8 +155,9 @@ def main() -> None:
     print(f"install: {time.monotonic() - started:.0f} s", flush=True)
     (args.dest / "replay.json").write_text(json.dumps([env, user, cmd, health]))
     # No network from here on: the app must run from what the image holds.
-    offline = ["unshare", "--net", "--", sys.executable, __file__, str(args.dest), "--start-only"]
-    raise SystemExit(subprocess.run(offline).returncode)
+    offline = ["unshare", "--net", "--", sys.executable, "-m", "deploy.replay_dockerfile"]
+    offline += [str(args.dest), "--start-only"]
+    raise SystemExit(subprocess.run(offline, cwd=ROOT).returncode)
 
 
 if __name__ == "__main__":

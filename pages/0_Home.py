@@ -1,18 +1,11 @@
 """Punk Lab home: what the lab is, the dataset at a glance, and a card for every page."""
 
-import numpy as np
-import pandas as pd
 import streamlit as st
 
-from lab_ui import lab_pages, page_header, punks_or_stop, show_punk_grid
 from punks_core.labels import ACCESSORIES, TYPES
-
-
-@st.cache_data
-def colour_count() -> int:
-    """Distinct RGBA colours over all punks (one uint32 per pixel, hashed)."""
-    return len(pd.unique(np.ascontiguousarray(punks.images).view(np.uint32).ravel()))
-
+from ui.loaders import punks_or_stop, shipped_colour_count
+from ui.navigation import lab_pages, page_header
+from ui.pixels import show_punk_grid
 
 page_header(__file__)
 punks = punks_or_stop()
@@ -25,7 +18,7 @@ count, types, accessories, colours = st.columns(4)
 count.metric("Punks", f"{len(punks.labels):,}")
 types.metric("Types", len(TYPES))
 accessories.metric("Accessories", len(ACCESSORIES))
-colours.metric("Colours", colour_count())
+colours.metric("Colours", shipped_colour_count())
 # 15 a row at 2x fits a laptop's column without rescaling (the grid never shrinks its pixels).
 show_punk_grid(punks.images[:60], columns=15, scale=2, background="#638596", alt="Punks 0-59")
 st.caption("Punks #0–#59, each 24x24 pixels, drawn at 2x.")

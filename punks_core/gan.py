@@ -35,7 +35,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
-from punks_core.classifier import PunkClassifier, _versions, load_classifier
+from punks_core.classifier import PunkClassifier, load_classifier
 from punks_core.dataset import SPLITS, Punks, load_punks
 from punks_core.errors import GeneratorRequestError, ModelError
 from punks_core.gan_quality import (
@@ -56,8 +56,9 @@ from punks_core.gan_snapshots import (
     write_run,
 )
 from punks_core.labels import ACCESSORIES, LABELS, TYPES
+from punks_core.model_files import library_versions, load_keras_model
+from punks_core.palette import load_palette, punk_palette
 from punks_core.palette_layers import PaletteChoice
-from punks_core.upload import punk_palette
 
 LATENT_DIM = 64
 IMAGE_SHAPE = (24, 24, 4)
@@ -105,9 +106,7 @@ CHECKED_ACCESSORIES = {
 
 def colour_log_frequencies() -> np.ndarray:
     """log of each palette colour's share of the 10,000 punks' pixels."""
-    from punks_core.upload import _palette
-
-    return _palette().log_prior.astype(np.float32)
+    return load_palette().log_prior.astype(np.float32)
 
 
 def build_generator(latent_dim: int = LATENT_DIM) -> keras.Model:
@@ -408,15 +407,7 @@ def load_generator(path: str | Path | None = None) -> PunkGenerator:
     """
     file = Path(path) if path is not None else GAN_DIR / GENERATOR_FILE
     rebuild = REBUILD_COMMAND if path is None else f"{REBUILD_COMMAND} --out {file.parent}"
-    if not file.is_file():
-        raise ModelError(f"the GAN generator {file} is missing. Rebuild it with `{rebuild}`.")
-    try:
-        model = keras.saving.load_model(file, compile=False, safe_mode=True)
-    except Exception as error:  # noqa: BLE001 - Keras raises many types for a broken file
-        raise ModelError(
-            f"the GAN generator {file} cannot be loaded ({type(error).__name__}: {error}). "
-            f"Rebuild it with `{rebuild}`."
-        ) from error
+    model = load_keras_model(file, what="GAN generator", rebuild=rebuild)
     if model.input[1].shape[-1] != N_LABELS:
         raise ModelError(
             f"the GAN generator {file} is an older model that takes only a type. "
@@ -699,7 +690,7 @@ def train_gan(
         "generator_parameters": int(gan.generator.count_params()),
         "discriminator_parameters": int(gan.discriminator.count_params()),
         "judge": classifier.path.name if classifier.path else "in-memory classifier",
-        "versions": _versions(),
+        "versions": library_versions(),
     }
     write_run(out, run)
     return run

@@ -6,7 +6,8 @@ page must be able to show nearest neighbours without TensorFlow.
 
 import numpy as np
 
-from punks_core.imaging import punk_palette
+from punks_core.dataset import PunkIndex
+from punks_core.palette import punk_palette
 
 PIXELS = 24 * 24
 
@@ -75,7 +76,7 @@ class RealPunks:
         rows = self.images.reshape(len(self.images), -1)
         self._flat = rows.astype(np.float32)
         self._squares = (self._flat**2).sum(1)
-        self._known = frozenset(row.tobytes() for row in rows)
+        self.index = PunkIndex(self.images, np.arange(len(self.images)))
 
     def nearest(self, samples: np.ndarray, batch: int = 512) -> np.ndarray:
         """For each sample, the row of the nearest real punk in RGBA pixel space (Euclidean).
@@ -104,9 +105,7 @@ class RealPunks:
             "nearest_pixels": median count of pixels that differ from the nearest real punk.
         """
         snapped = snap_to_palette(samples)
-        copies = np.mean(
-            [row.tobytes() in self._known for row in snapped.reshape(len(snapped), -1)]
-        )
+        copies = np.mean([image in self.index for image in snapped])
         nearest = self.images[self.nearest(snapped)]
         return {
             "copies": float(copies),

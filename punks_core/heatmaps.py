@@ -2,14 +2,14 @@
 
 Built from plain `graph_objects` with hand-placed axes: plotly express builds a faceted figure
 some 30x slower (tens of milliseconds each), which alone would blow a page's budget for a
-rerun. Large maps are pooled first (`filters.shrink_for_display`); the axes keep the original
-pixel coordinates, so hovering or clicking reports real rows and columns.
+rerun. Large maps are pooled first (`display_pooling.shrink_for_display`); the axes keep the
+original pixel coordinates, so hovering or clicking reports real rows and columns.
 """
 
 import numpy as np
 import plotly.graph_objects as go
 
-from punks_core.filters import shrink_for_display
+from punks_core.display_pooling import shrink_for_display
 
 DIVERGING = "RdBu_r"  # negative blue, 0 white, positive red
 CHANNELS = ("R", "G", "B")

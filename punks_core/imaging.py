@@ -1,14 +1,18 @@
-"""Punk images in and out: decode uploads into exact punks; render punks as grids and zooms.
+"""Punk images out, exactly: composite on a background, zoom, lay out in a grid.
 
 Rendering keeps pixels exact: punks are composited onto a solid background and enlarged by
-whole-number factors only (nearest neighbour), so every punk pixel stays a square. Decoding
-uploads lives in `punks_core.upload`; its public functions are re-exported here.
+whole-number factors only (nearest neighbour), so every punk pixel stays a square.
+
+Images in are decoded by `punks_core.upload`; `load_image` (the public way to read a punk
+upload), `load_picture`, the upload limits and `punk_palette` are re-exported here.
 """
 
 import numpy as np
 
 from punks_core.dataset import BACKGROUND_HEX
-from punks_core.upload import MAX_PIXELS, MAX_SIDE, load_image, load_picture, punk_palette
+from punks_core.palette import punk_palette
+from punks_core.upload import load_image, load_picture
+from punks_core.upload_open import MAX_PIXELS, MAX_SIDE
 
 __all__ = [
     "MAX_PIXELS",

@@ -4,10 +4,9 @@ Like spotipy's `_internal_call`, it owns the deadlines, the retries, the waits a
 of every failure onto `OpenSeaError`, for API calls and image downloads alike. It does by hand
 three things that requests and urllib3 leave open:
 
-- A total deadline per attempt (connect, headers and body). requests' `timeout` bounds each
-  socket read, so a server that sends one byte a second never times out (urllib3's
-  `Timeout(total=...)` only covers connect plus the first read). A timer shuts the socket of
-  the connection in use when the time is up; the blocked read returns at once.
+- A total deadline per attempt (connect, headers and body): requests' `timeout` bounds each
+  socket read, so a server that sends one byte a second would never time out. See
+  `punks_core.opensea_deadline`.
 - A cap on the body, compressed and inflated. The body is streamed with urllib3 decoding it
   (urllib3 >= 2.6 inflates only as much as each read asks for), counting raw bytes with
   `raw.tell()` and inflated ones as they come, so a gzip bomb is refused after a few MB.
@@ -19,10 +18,7 @@ three things that requests and urllib3 leave open:
 Every message and header value that leaves this module goes through `redact` first.
 """
 
-import contextlib
 import json
-import socket
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -30,9 +26,6 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
     InvalidHeader,
@@ -43,6 +36,7 @@ from urllib3.exceptions import (
 from urllib3.util.retry import Retry
 
 from punks_core.errors import OpenSeaError
+from punks_core.opensea_deadline import Deadline, DeadlineAdapter
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -53,124 +47,6 @@ CHUNK = 64 * 1024
 
 OnWait = Callable[[str, float], None]
 """A hook told about each wait before it starts: `(message, seconds)`."""
-
-
-# --- the deadline -----------------------------------------------------------------------------
-
-_current = threading.local()  # the running attempt's _Deadline, seen by the connections
-
-
-class _Deadline:
-    """Ends an attempt when its time is up by shutting the sockets it uses.
-
-    A read blocked on such a socket then returns at once (end of stream), which urllib3 turns
-    into an error or a short body; `expired` tells the caller the cause was the deadline.
-    """
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.end = time.monotonic() + seconds
-        self.expired = False
-        self._lock = threading.Lock()
-        # The connection (its `sock` during a TLS handshake) and every socket it has had: once
-        # the headers are read, http.client may drop `sock` while the body still streams from it.
-        self._connection: HTTPConnection | None = None
-        self._sockets: list[socket.socket] = []
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-
-    def __enter__(self) -> "_Deadline":
-        _current.deadline = self
-        self._timer.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._timer.cancel()
-        _current.deadline = None
-        with self._lock:  # a timer firing now must not shut a connection back in the pool
-            self._connection, self._sockets = None, []
-
-    def remaining(self) -> float:
-        return max(self.end - time.monotonic(), 0.001)
-
-    def watch(self, connection: HTTPConnection) -> None:
-        with self._lock:
-            self._connection = connection
-            if connection.sock is not None and connection.sock not in self._sockets:
-                self._sockets.append(connection.sock)
-            if self.expired:
-                self._shut_all()
-
-    def _expire(self) -> None:
-        with self._lock:
-            self.expired = True
-            self._shut_all()
-
-    def _shut_all(self) -> None:
-        sockets = list(self._sockets)
-        if self._connection is not None and self._connection.sock is not None:
-            sockets.append(self._connection.sock)
-        for sock in sockets:
-            # socket.socket's own shutdown, also on an SSLSocket: its override would drop the
-            # TLS state under the thread still reading from it. OSError: already closed.
-            with contextlib.suppress(OSError):
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-
-def _watch(connection: HTTPConnection) -> None:
-    deadline = getattr(_current, "deadline", None)
-    if deadline is not None:
-        deadline.watch(connection)
-
-
-class _Watched:
-    """Mixin for urllib3's connections: the running attempt's deadline watches each of them,
-    when connecting (TCP, TLS handshake) and for each request on a kept-alive one."""
-
-    def connect(self) -> None:
-        _watch(self)
-        super().connect()
-        _watch(self)  # the deadline may have passed while `sock` was not yet set
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _watch(self)
-        super().request(*args, **kwargs)
-
-
-class _WatchedHTTPConnection(_Watched, HTTPConnection):
-    pass
-
-
-class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
-    pass
-
-
-class _WatchedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
-
-
-class _WatchedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
-
-
-class _WatchedAdapter(HTTPAdapter):
-    """requests' adapter with no retries of its own and connections the deadline can end."""
-
-    _pools = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
-
-    def __init__(self) -> None:
-        # read=False: a read timeout comes back as itself, not as a "connection error".
-        super().__init__(max_retries=Retry(total=0, read=False, redirect=False))
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = dict(self._pools)
-
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        if hasattr(manager, "pool_classes_by_scheme"):  # SOCKS managers have their own pools
-            manager.pool_classes_by_scheme = dict(self._pools)
-        return manager
 
 
 # --- answers and failures ---------------------------------------------------------------------
@@ -253,7 +129,7 @@ class Transport:
         self.on_wait = on_wait
         self.key_advice = key_advice
         self.session = session or requests.Session()
-        adapter = _WatchedAdapter()
+        adapter = DeadlineAdapter()
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
@@ -315,7 +191,7 @@ class Transport:
     # --- one attempt ----------------------------------------------------------------------
 
     def _attempt(self, url, max_bytes, headers, params, follow_redirects) -> Answer:
-        with _Deadline(self.timeout) as deadline:
+        with Deadline(self.timeout) as deadline:
             for _ in range(MAX_REDIRECTS + 1):
                 response = self._send(url, headers, params, deadline)
                 with response:
@@ -329,7 +205,7 @@ class Transport:
                     return Answer(status, response.headers, body, response.url)
             raise _AttemptError("redirects", f"more than {MAX_REDIRECTS} redirects", retry=False)
 
-    def _send(self, url, headers, params, deadline: _Deadline) -> requests.Response:
+    def _send(self, url, headers, params, deadline: Deadline) -> requests.Response:
         left = deadline.remaining()
         try:
             return self.session.get(
@@ -343,7 +219,7 @@ class Transport:
         except requests.RequestException as error:
             raise self._classify(error, deadline, received=None) from None
 
-    def _read(self, response, limit: int, deadline: _Deadline, strict: bool) -> bytes:
+    def _read(self, response, limit: int, deadline: Deadline, strict: bool) -> bytes:
         declared = response.headers.get("content-length", "")
         if strict and declared.isdigit() and int(declared) > limit:
             raise _AttemptError("too large", f"{_size(int(declared))} announced", retry=False)
@@ -373,7 +249,7 @@ class Transport:
             raise _AttemptError("redirects", why, retry=False)
         return target
 
-    def _classify(self, error: requests.RequestException, deadline: _Deadline, received):
+    def _classify(self, error: requests.RequestException, deadline: Deadline, received):
         if deadline.expired:
             if received is None:
                 return _AttemptError("slow answer")

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from punks_core.classifier import decide, evaluate
 from punks_core.dataset import SPLITS, Punks
 from punks_core.labels import ACCESSORIES, LABELS, TYPES
+from punks_core.scoring import decide, evaluate
 from punks_core.studio_setup import Experiment
 
 WALL_CAP_S = 90.0  # one run's training time on the shared server, preparation included

@@ -1,33 +1,26 @@
-"""Hyperparameter sweeps of the CNN with optuna: the studies, their storage, and their reading.
+"""Hyperparameter sweeps of the CNN with optuna: where studies live, and reading them.
 
 The write-up tuned its CNN with a Bayesian sweep on Weights & Biases. Here optuna's TPE sampler
-proposes the same hyperparameters, a median pruner stops poor trials on their validation
-loss epoch by epoch (from the third epoch on), and the study lives in a database: SQLite
+proposes the same hyperparameters (`SEARCH_SPACE`) and the study lives in a database: SQLite
 under `assets/sweeps/` by default, or a PostgreSQL/MySQL URL that workers on several
-machines share.
-
-Trials train on the train split and are judged on the val split only; the test split is never
-read. Keras is imported inside the objective alone, so the Sweeps page reads studies without
-TensorFlow.
+machines share. `sweep_training` runs a study; this module opens one and reads it: the
+trials as a table, a parallel-coordinates figure, and what worked, in sentences. It never
+imports TensorFlow: the Sweeps page reads studies through it alone.
 """
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import optuna
 import pandas as pd
+from sqlalchemy.exc import IntegrityError, OperationalError
 
-from punks_core.dataset import Punks, load_punks
 from punks_core.errors import PunksError
-from punks_core.labels import LABELS, TYPES
 
 SWEEPS_DIR = Path(__file__).resolve().parent.parent / "assets" / "sweeps"
 DEFAULT_STORAGE = f"sqlite:///{SWEEPS_DIR / 'sweeps.db'}"
 TASKS = ("type", "all")
-MAX_EPOCHS = 5
-TRAIN_SUBSET = 2000  # train punks per trial: a sweep of 30+ trials must fit a CPU session
 SEARCH_SPACE = {
     "batch_size": [8, 16, 32, 64, 128, 256],
     "learning_rate": (1e-4, 1e-2),
@@ -47,18 +40,18 @@ class SweepError(PunksError):
 
 
 def study_name(task: str) -> str:
+    """The study of `task` ("type" or "all") in the shared database: "cnn-type", "cnn-all"."""
     return f"cnn-{task}"
 
 
-def _storage(url: str | None, attempts: int = 5):
+def open_storage(url: str | None, attempts: int = 5) -> optuna.storages.RDBStorage:
+    """The study database at `url` (default: SQLite in `assets/sweeps/`), created if new."""
     url = url or DEFAULT_STORAGE
     options = {}
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         # Several worker processes share one SQLite file: wait for its lock, don't fail.
         options["engine_kwargs"] = {"connect_args": {"timeout": 60}}
-    from sqlalchemy.exc import IntegrityError, OperationalError
-
     for attempt in range(attempts):
         try:
             return optuna.storages.RDBStorage(url, **options)
@@ -70,162 +63,6 @@ def _storage(url: str | None, attempts: int = 5):
             time.sleep(0.5 * (attempt + 1))
 
 
-@dataclass
-class SweepData:
-    """Train and val arrays of one task: images uint8 (N, 24, 24, 4), targets float32."""
-
-    train_images: np.ndarray
-    train_targets: np.ndarray
-    val_images: np.ndarray
-    val_targets: np.ndarray
-
-
-def sweep_data(task: str, punks: Punks | None = None, subset: int = TRAIN_SUBSET, seed: int = 0):
-    """A seeded sample of `subset` train punks and the val split (capped at `subset` too)."""
-    if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}.")
-    from punks_core.classifier import split_rows
-
-    punks = load_punks() if punks is None else punks
-    train_rows, val_rows = split_rows(punks)
-    rng = np.random.default_rng(seed)
-    train_rows = np.sort(rng.permutation(train_rows)[:subset])
-    val_rows = val_rows[:subset]
-    columns = list(TYPES) if task == "type" else list(LABELS)
-    targets = punks.labels[columns].to_numpy(dtype="float32")
-    return SweepData(
-        punks.images[train_rows], targets[train_rows], punks.images[val_rows], targets[val_rows]
-    )
-
-
-def suggest(trial: optuna.Trial) -> dict:
-    space = SEARCH_SPACE
-    return {
-        "batch_size": trial.suggest_categorical("batch_size", space["batch_size"]),
-        "learning_rate": trial.suggest_float("learning_rate", *space["learning_rate"], log=True),
-        "dropout": trial.suggest_float("dropout", *space["dropout"]),
-        "filters": trial.suggest_categorical("filters", space["filters"]),
-        "blocks": trial.suggest_categorical("blocks", space["blocks"]),
-    }
-
-
-def _val_score(task: str, scores: np.ndarray, truth: np.ndarray) -> float:
-    """Type accuracy for "type"; exact match (all 92 labels right) for "all"."""
-    if task == "type":
-        return float((scores.argmax(1) == truth.argmax(1)).mean())
-    from punks_core.classifier import decide
-
-    return float((decide(scores) == truth.astype(np.uint8)).all(axis=1).mean())
-
-
-def objective(trial: optuna.Trial, task: str, data: SweepData, epochs: int, seed: int) -> float:
-    """Train one CNN with the trial's hyperparameters; the best val loss over its epochs."""
-    import keras
-
-    from punks_core.classifier import build_cnn
-
-    params = suggest(trial)
-    keras.utils.set_random_seed(seed + trial.number)
-    model = build_cnn(
-        filters=params["filters"], dropout=params["dropout"], blocks=params["blocks"], task=task
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(params["learning_rate"]),
-        loss="categorical_crossentropy" if task == "type" else "binary_crossentropy",
-        jit_compile=False,
-    )
-    val_images = data.val_images.astype("float32")
-    epochs_log: list[tuple[float, float]] = []
-
-    class ReportToOptuna(keras.callbacks.Callback):
-        """Tell the pruner each epoch's val loss; stop the fit when it says so."""
-
-        pruned = False
-
-        def on_epoch_end(self, epoch, logs=None):
-            scores = np.asarray(self.model(val_images, training=False))
-            epochs_log.append((logs["val_loss"], _val_score(task, scores, data.val_targets)))
-            trial.report(logs["val_loss"], epoch + 1)
-            if trial.should_prune():
-                self.pruned = self.model.stop_training = True
-
-    reporter = ReportToOptuna()
-    started = time.perf_counter()
-    model.fit(
-        data.train_images.astype("float32"),
-        data.train_targets,
-        batch_size=params["batch_size"],
-        epochs=epochs,
-        validation_data=(val_images, data.val_targets),
-        callbacks=[reporter],
-        verbose=0,
-    )
-    losses = np.array([loss for loss, _ in epochs_log])
-    best = int(np.nanargmin(losses)) if np.isfinite(losses).any() else len(losses) - 1
-    trial.set_user_attr("val_score", epochs_log[best][1])
-    trial.set_user_attr("best_epoch", best + 1)
-    trial.set_user_attr("epochs_run", len(epochs_log))
-    trial.set_user_attr("seconds", round(time.perf_counter() - started, 1))
-    trial.set_user_attr("parameters", int(model.count_params()))
-    if reporter.pruned:
-        raise optuna.TrialPruned()
-    return float(losses[best]) if np.isfinite(losses[best]) else float("inf")
-
-
-def run_sweep(
-    task: str,
-    trials: int,
-    *,
-    storage: str | None = None,
-    study: str | None = None,
-    seed: int | None = 0,
-    epochs: int = MAX_EPOCHS,
-    subset: int = TRAIN_SUBSET,
-    punks: Punks | None = None,
-    progress: bool = True,
-) -> optuna.Study:
-    """Add `trials` trials to the task's study (created on first use), and return it.
-
-    Args:
-        task: "type" (five types) or "all" (92 labels).
-        trials: how many trials this worker runs.
-        storage: a database URL (default: SQLite in `assets/sweeps/`). Workers given the same
-            URL and study name share one study: start one per machine or per core.
-        study: the study's name (default "cnn-<task>").
-        seed: seeds the TPE sampler and each trial's Keras run; give each worker its own.
-        epochs: the most epochs of a trial (the pruner may stop it sooner).
-        subset: train punks per trial.
-        punks: the dataset (default: the shipped one).
-        progress: show optuna's progress bar.
-    """
-    data = sweep_data(task, punks, subset, seed or 0)
-    study = optuna.create_study(
-        study_name=study or study_name(task),
-        storage=_storage(storage),
-        direction="minimize",
-        sampler=optuna.samplers.TPESampler(seed=seed),
-        # Median pruning, not Hyperband: with 30 trials of at most 5 epochs, Hyperband stopped
-        # 22 of 30 early (measured), leaving too few finished trials to read a plot from.
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
-        load_if_exists=True,
-    )
-    study.set_user_attr("task", task)
-    study.set_user_attr("objective", "val loss (best epoch); val split 8000-8999")
-    study.set_user_attr("train_subset", len(data.train_images))
-    study.set_user_attr("max_epochs", epochs)
-    study.set_user_attr("pruner", "median (5 startup trials, from epoch 3)")
-    study.optimize(
-        lambda trial: objective(trial, task, data, epochs, seed or 0),
-        n_trials=trials,
-        show_progress_bar=progress,
-    )
-    return study
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading studies (no TensorFlow)
-
-
 def load_study(task: str, storage: str | None = None, study: str | None = None) -> optuna.Study:
     """The task's study, or SweepError saying how to run one."""
     name = study or study_name(task)
@@ -233,7 +70,7 @@ def load_study(task: str, storage: str | None = None, study: str | None = None) 
     if storage is None and not (SWEEPS_DIR / "sweeps.db").is_file():
         raise SweepError(f"no sweep has been run yet. Run one with `{command}`.")
     try:
-        found = optuna.load_study(study_name=name, storage=_storage(storage))
+        found = optuna.load_study(study_name=name, storage=open_storage(storage))
     except KeyError:
         raise SweepError(f"there is no study {name!r}. Run one with `{command}`.") from None
     except Exception as error:  # noqa: BLE001 - SQLAlchemy raises many types for a bad file

@@ -87,7 +87,7 @@ def streamlit_server(timeout: float = 60):
 
 def page_url(base: str, page_file: str) -> str:
     """The URL the app's navigation gives a page file: `2_Class_Balance.py` -> `/Class_Balance`."""
-    from lab_ui import HOME, LAB_PAGES
+    from ui.navigation import HOME, LAB_PAGES
 
     name = Path(page_file).name
     if name in ("app.py", Path(HOME.file).name):

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from lab_ui import HOME, lab_pages
 from tests.browser import (
     ROOT,
     chromium,
@@ -17,6 +16,7 @@ from tests.browser import (
     streamlit_server,
     wait_until_idle,
 )
+from ui.navigation import HOME, lab_pages
 
 pytestmark = pytest.mark.browser
 PAGES = [Path(HOME.file).name, *(Path(p.file).name for p in lab_pages())]

@@ -6,26 +6,22 @@ import re
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
 
+from punks_core import classifier_training
 from punks_core.augment import TONE_NAMES, SkinSwapper, skin_tones
-from punks_core.classifier import (
-    PunkClassifier,
-    build_cnn,
-    build_fnn,
-    decide,
-    evaluate,
-    load_classifier,
-    sample_weights,
-    split_rows,
-    train_classifier,
-)
+from punks_core.classifier import PunkClassifier, load_classifier
+from punks_core.classifier_models import build_cnn, build_fnn
+from punks_core.classifier_training import TrainPunksAndNewOnes, ValExactMatch, train_classifier
 from punks_core.dataset import Punks
 from punks_core.errors import ModelError
 from punks_core.labels import ACCESSORIES, LABELS, TYPES
+from punks_core.model_files import load_keras_model
 from punks_core.reports import load_report, model_path
+from punks_core.scoring import decide, evaluate, sample_weights, split_rows
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +46,8 @@ def test_cnn_shapes_and_first_layer():
 
 
 def test_palette_index_names_each_punk_colour_exactly(punks):
+    from punks_core.palette import punk_palette
     from punks_core.palette_layers import PaletteIndex
-    from punks_core.upload import punk_palette
 
     palette = punk_palette()
     layer = PaletteIndex(palette)
@@ -167,6 +163,83 @@ def test_layer_table_formulas_match_parameter_counts(tiny):
         assert (fan_in + 1) * int(match[2]) == row.parameters == int(match[3].replace(",", ""))
 
 
+def constant_model(type_column: int, accessory: str) -> keras.Model:
+    """A model answering one punk for every input: `TYPES[type_column]` wearing `accessory`."""
+    dense = keras.layers.Dense(len(LABELS), activation="sigmoid")
+    model = keras.Sequential([keras.Input((24, 24, 4)), keras.layers.Flatten(), dense])
+    bias = np.full(len(LABELS), -5.0, dtype="float32")
+    bias[type_column] = bias[LABELS.index(accessory)] = 5.0
+    dense.set_weights([np.zeros_like(dense.get_weights()[0]), bias])
+    return model
+
+
+def test_val_exact_match_logs_the_share_of_punks_with_all_labels_right(punks):
+    model = constant_model(TYPES.index("Male"), "Earring")
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss="binary_crossentropy")
+    truth = np.zeros((4, len(LABELS)), dtype="float32")
+    truth[:, TYPES.index("Male")] = 1
+    truth[:3, LABELS.index("Earring")] = 1  # the fourth punk wears no earring: one miss
+    images = punks.images[:4]
+    history = model.fit(
+        images.astype("float32"),
+        truth,
+        epochs=2,
+        callbacks=[ValExactMatch(images, truth)],
+        verbose=0,
+    )
+    assert history.history["val_exact_match"] == [0.75, 0.75]
+
+
+def test_training_batches_show_every_train_punk_once_and_redraw_new_ones(monkeypatch):
+    monkeypatch.setattr(classifier_training, "NEW_PER_EPOCH", 5)
+    # Each image is filled with its own number: 0-9 the train punks, 100-129 the new ones.
+    train = np.arange(10, dtype=np.uint8)[:, None, None, None] * np.ones((1, 24, 24, 4), np.uint8)
+    new = (100 + np.arange(30, dtype=np.uint8))[:, None, None, None] * np.ones_like(train[:1])
+    rng = np.random.default_rng(0)
+    train_labels = rng.integers(0, 2, (10, len(LABELS))).astype("float32")
+    new_labels = rng.integers(0, 2, (30, len(LABELS))).astype("float32")
+    label_of = {i: train_labels[i] for i in range(10)} | {100 + j: new_labels[j] for j in range(30)}
+    batches = TrainPunksAndNewOnes(train, train_labels, new, new_labels, seed=0, batch_size=4)
+
+    def one_epoch():
+        seen = []
+        for index in range(len(batches)):
+            images, labels, weights = batches[index]
+            assert images.dtype == np.float32 and images.shape[1:] == (24, 24, 4)
+            assert labels.shape == (len(images), len(LABELS)) and weights.shape == (len(images),)
+            assert (weights >= 1).all()
+            ids = images[:, 0, 0, 0].astype(int)
+            assert all((label_of[i] == row).all() for i, row in zip(ids, labels, strict=True))
+            seen += list(ids)
+        return seen
+
+    assert len(batches) == 4  # (10 + 5) / 4, rounded up
+    drawn = []
+    for epoch in range(2):
+        if epoch:
+            batches.on_epoch_end()
+        seen = one_epoch()
+        # every train punk exactly once, and 5 distinct new ones
+        assert len(seen) == 15 and sorted(seen)[:10] == list(range(10))
+        drawn.append(set(seen) - set(range(10)))
+        assert len(drawn[-1]) == 5 and drawn[-1] <= set(range(100, 130))
+    assert drawn[0] != drawn[1]  # each epoch a fresh draw of new punks
+
+
+def test_model_file_errors_name_the_file_and_its_rebuild_command(tmp_path):
+    missing = tmp_path / "generator.keras"
+    rebuild = "python -m punks_core train-gan"
+    with pytest.raises(ModelError) as error:
+        load_keras_model(missing, what="GAN generator", rebuild=rebuild)
+    assert (
+        str(error.value) == f"the GAN generator {missing} is missing. Rebuild it with `{rebuild}`."
+    )
+    missing.write_bytes(b"PK not really a zip")
+    with pytest.raises(ModelError, match=r"the GAN generator .* cannot be loaded \(") as error:
+        load_keras_model(missing, what="GAN generator", rebuild=rebuild)
+    assert str(error.value).endswith(f"Rebuild it with `{rebuild}`.")
+
+
 def test_missing_model_names_file_and_rebuild_command(tmp_path):
     missing = tmp_path / "nope.keras"
     with pytest.raises(ModelError, match="train-classifier") as error:
@@ -202,7 +275,7 @@ def test_load_report_does_not_import_tensorflow():
         "report = load_report('cnn'); "
         "assert report is not None and 'per_label' in report; "
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules; "
-        "import punks_core.classifier; assert 'tensorflow' not in sys.modules"
+        "import punks_core.scoring; assert 'tensorflow' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=str(model_path().parents[2]))
 

@@ -8,7 +8,6 @@ from punks_core.dataset import (
     OFFICIAL_PIXELS_SHA256,
     PunkFilter,
     filter_mask,
-    find_punk,
     load_punks,
     pixels_sha256,
     punks_to_atlas,
@@ -154,8 +153,8 @@ def test_verify_tells_official_pixels_from_others(punks, tmp_path):
     assert "is 24x24" in verify_atlas_file((tmp_path / "small.png").read_bytes())
 
 
-def test_find_punk_knows_exact_pixels_only(punks):
-    assert find_punk(punks, punks.images[1234]) == 1234
+def test_the_index_knows_exact_pixels_only(punks):
+    assert punks.index.find(punks.images[1234]) == 1234
     changed = np.array(punks.images[1234])
     changed[0, 0] = (9, 9, 9, 255)
-    assert find_punk(punks, changed) is None
+    assert punks.index.find(changed) is None

@@ -9,24 +9,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from punks_core.display_pooling import shrink_for_display
 from punks_core.errors import KernelError, PunksError
+from punks_core.filter_arithmetic import WORKED_EXAMPLES, window_arithmetic, window_products
 from punks_core.filters import (
-    PRESETS,
-    WORKED_EXAMPLES,
     convolve,
-    kernel_table,
-    normalise,
     output_size,
     output_size_formula,
     padding_amounts,
-    parse_kernel,
     relu,
-    shrink_for_display,
     to_grayscale,
     to_rgb,
-    window_arithmetic,
-    window_products,
 )
+from punks_core.kernels import PRESETS, kernel_table, normalise, parse_kernel
 
 HORIZONTAL = PRESETS["Horizontal lines (Keras intro)"]
 

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from punks_core.errors import InvalidImageError, KernelError
-from punks_core.filters import convolve, parse_kernel
+from punks_core.filters import convolve
 from punks_core.imaging import composite, load_image, load_picture
+from punks_core.kernels import parse_kernel
 
 from .test_imaging_upload import BLUE, encode, save
 

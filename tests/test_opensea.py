@@ -33,16 +33,10 @@ from punks_core.__main__ import main
 from punks_core.dataset import load_punks
 from punks_core.errors import InvalidImageError, OpenSeaError
 from punks_core.labels import LABELS
-from punks_core.opensea import (
-    CONTRACT,
-    JOURNAL_FILE,
-    NO_KEY_MESSAGE,
-    OpenSeaClient,
-    fetch_dataset,
-    format_amount,
-    nft_summary,
-    traits_to_labels,
-)
+from punks_core.opensea import CONTRACT, NO_KEY_MESSAGE, OpenSeaClient
+from punks_core.opensea_fetch import JOURNAL_FILE, fetch_dataset
+from punks_core.opensea_summary import format_amount, nft_summary
+from punks_core.opensea_traits import traits_to_labels
 
 REPO = Path(__file__).resolve().parent.parent
 KEY = "sk-TEST-7f3a9c1e-do-not-leak-4b2d"

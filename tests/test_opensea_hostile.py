@@ -24,13 +24,9 @@ from punks_core import imaging
 from punks_core.__main__ import main
 from punks_core.dataset import load_punks
 from punks_core.errors import FolderInUseError, OpenSeaError
-from punks_core.opensea import (
-    LOCK_FILE,
-    MAX_API_BYTES,
-    OpenSeaClient,
-    fetch_dataset,
-    nft_summary,
-)
+from punks_core.opensea import MAX_API_BYTES, OpenSeaClient
+from punks_core.opensea_fetch import LOCK_FILE, fetch_dataset
+from punks_core.opensea_summary import nft_summary
 from tests.test_opensea import (
     KEY,
     FakeOpenSea,
@@ -514,9 +510,7 @@ def test_any_misbehaviour_ends_in_time_without_the_key(hostile, plan):
 # --- the app's OpenSea view -------------------------------------------------------------------
 
 _VIEW = """
-import sys
-sys.path.insert(0, {root!r})
-from lab_ui import show_opensea
+from ui.opensea import show_opensea
 show_opensea(3)
 """
 

@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import signal
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -19,9 +18,8 @@ import pytest
 import websockets
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_load_ws import EXPLORER, Served, Session, connect  # noqa: E402
+from bench.bench_load_ws import EXPLORER, Served, Session, connect  # noqa: E402
 
 NGINX = shutil.which("nginx", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin")
 

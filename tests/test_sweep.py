@@ -4,11 +4,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import keras
+import numpy as np
 import optuna
 import pytest
 
 from punks_core import sweep
-from punks_core.sweep import SweepError, load_study, reading, run_sweep, sweep_data, trials_table
+from punks_core.labels import LABELS, TYPES
+from punks_core.sweep import SweepError, load_study, reading, trials_table
+from punks_core.sweep_training import ReportToOptuna, run_sweep, sweep_data
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,3 +75,47 @@ def test_missing_study_says_how_to_run_one(tmp_path, monkeypatch):
         load_study("type")
     with pytest.raises(SweepError, match="no study 'cnn-all'"):
         load_study("all", storage=f"sqlite:///{tmp_path / 'empty.db'}")
+
+
+def fit_with_reporter(punks, pruner: optuna.pruners.BasePruner, epochs: int):
+    """Fit a 92-output model that always answers "Male", reporting to one trial."""
+    dense = keras.layers.Dense(len(LABELS), activation="sigmoid")
+    model = keras.Sequential([keras.Input((24, 24, 4)), keras.layers.Flatten(), dense])
+    bias = np.full(len(LABELS), -5.0, dtype="float32")
+    bias[TYPES.index("Male")] = 5.0
+    dense.set_weights([np.zeros_like(dense.get_weights()[0]), bias])
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss="binary_crossentropy")
+    images = punks.images[:4].astype("float32")
+    truth = np.zeros((4, len(LABELS)), dtype="float32")
+    truth[:, TYPES.index("Male")] = 1
+    truth[0, LABELS.index("Cap")] = 1  # one punk the model gets wrong: exact match 0.75
+    study = optuna.create_study(pruner=pruner)
+    trial = study.ask()
+    reporter = ReportToOptuna(trial, "all", images, truth)
+    history = model.fit(
+        images,
+        truth,
+        epochs=epochs,
+        validation_data=(images, truth),
+        callbacks=[reporter],
+        verbose=0,
+    )
+    return reporter, history, study.trials[0]
+
+
+def test_report_to_optuna_records_each_epoch_for_the_pruner(punks):
+    reporter, history, trial = fit_with_reporter(punks, optuna.pruners.NopPruner(), epochs=2)
+    assert not reporter.pruned
+    losses = history.history["val_loss"]
+    assert reporter.epochs == [(losses[0], 0.75), (losses[1], 0.75)]
+    assert trial.intermediate_values == {1: losses[0], 2: losses[1]}
+
+
+def test_report_to_optuna_stops_the_fit_when_the_pruner_says_so(punks):
+    # Any val loss above 0 is pruned: the fit ends after its first epoch.
+    reporter, history, trial = fit_with_reporter(
+        punks, optuna.pruners.ThresholdPruner(upper=0.0), 3
+    )
+    assert reporter.pruned
+    assert len(reporter.epochs) == 1 and len(history.history["val_loss"]) == 1
+    assert list(trial.intermediate_values) == [1]

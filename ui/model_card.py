@@ -8,8 +8,8 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from lab_ui import plain_numbers
 from punks_core.reports import load_report
+from ui.charts import plain_numbers
 
 TABS = ["Layers", "Training curves", "Test metrics", "Per label", "FNN vs CNN"]
 

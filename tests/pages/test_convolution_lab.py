@@ -12,7 +12,8 @@ import streamlit as st
 from PIL import Image
 
 from punks_core.errors import PunksError
-from punks_core.filters import PRESETS, WORKED_EXAMPLES
+from punks_core.filter_arithmetic import WORKED_EXAMPLES
+from punks_core.kernels import PRESETS
 
 from .conftest import ROOT
 

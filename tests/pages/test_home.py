@@ -1,6 +1,6 @@
 """AppTest of the entry point: the navigation opens on Home, whose cards follow LAB_PAGES."""
 
-from lab_ui import LAB_PAGES, lab_pages
+from ui.navigation import LAB_PAGES, lab_pages
 
 
 def test_home_shows_the_dataset_at_a_glance_and_a_card_per_page(open_page):
