@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from punks_core.constants import BACKGROUND_HEX
 from punks_core.labels import ACCESSORIES, TYPES
 from ui.loaders import punks_or_stop, shipped_colour_count
 from ui.navigation import lab_pages, page_header
@@ -20,7 +21,7 @@ types.metric("Types", len(TYPES))
 accessories.metric("Accessories", len(ACCESSORIES))
 colours.metric("Colours", shipped_colour_count())
 # 15 a row at 2x fits a laptop's column without rescaling (the grid never shrinks its pixels).
-show_punk_grid(punks.images[:60], columns=15, scale=2, background="#638596", alt="Punks 0-59")
+show_punk_grid(punks.images[:60], columns=15, scale=2, background=BACKGROUND_HEX, alt="Punks 0-59")
 st.caption("Punks #0–#59, each 24x24 pixels, drawn at 2x.")
 
 st.header("The lab")

@@ -125,12 +125,3 @@ class SkinSwapper:
             if key in self.maps:
                 out[row] = self._apply(out[row], *key)
         return _rgba(out)
-
-    def random_swap(
-        self, images: np.ndarray, types: np.ndarray, rng: np.random.Generator, p: float = 0.5
-    ) -> np.ndarray:
-        """Repaint a share `p` of the swappable punks in a random other tone."""
-        tones = skin_tones(images)
-        shift = rng.integers(1, len(TONE_NAMES), size=len(images))
-        targets = np.where(rng.random(len(images)) < p, (tones + shift) % len(TONE_NAMES), tones)
-        return self.swap(images, types, targets)

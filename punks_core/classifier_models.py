@@ -9,11 +9,12 @@ FID and the occlusion maps in odds read it).
 import keras
 from keras import initializers, layers
 
+from punks_core.constants import IMAGE_SHAPE
 from punks_core.labels import ACCESSORIES, TYPES
 from punks_core.palette import punk_palette
 from punks_core.palette_layers import PaletteIndex
 
-INPUT_SHAPE = (24, 24, 4)
+INPUT_SHAPE = IMAGE_SHAPE
 N_TYPES = len(TYPES)
 N_ACCESSORIES = len(ACCESSORIES)
 ACCESSORY_PRIOR_LOGIT = -3.4

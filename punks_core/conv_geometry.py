@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from punks_core.kernels import KERNEL_SIZE
+from punks_core.kernels import KERNEL_SIZE, short_text
 
 # Zeros added on each side: beyond the image (or beyond the kernel's "full" padding) they only
 # add rows of zeros, and a huge number would try to allocate gigabytes before failing.
@@ -35,7 +35,7 @@ def padding_amounts(n_in: int, f: int, stride: int, padding: str | int) -> tuple
         if not 0 <= padding <= most:
             raise ValueError(
                 f"padding must be a whole number from 0 to {most} (the image is {n_in} pixels "
-                f"and the kernel {f} along this side), not {_short(padding)}; or use 'same' or "
+                f"and the kernel {f} along this side), not {short_text(padding)}; or use 'same' or "
                 "'valid'."
             )
         return int(padding), int(padding)
@@ -45,7 +45,7 @@ def padding_amounts(n_in: int, f: int, stride: int, padding: str | int) -> tuple
         total = max((math.ceil(n_in / stride) - 1) * stride + f - n_in, 0)
         return total // 2, total - total // 2
     raise ValueError(
-        f"padding must be 'same', 'valid' or a whole number, not {_short(repr(padding))}."
+        f"padding must be 'same', 'valid' or a whole number, not {short_text(repr(padding))}."
     )
 
 
@@ -78,9 +78,3 @@ def check_stride(stride: int) -> None:
     """Raise ValueError unless `stride` is a whole number of at least 1."""
     if isinstance(stride, bool) or not isinstance(stride, int | np.integer) or stride < 1:
         raise ValueError(f"stride must be a whole number of at least 1, not {stride!r}.")
-
-
-def _short(value, limit: int = 24) -> str:
-    """`value` as text, cut to `limit` characters: messages never echo a whole paste."""
-    text = str(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"

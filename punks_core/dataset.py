@@ -16,19 +16,21 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from punks_core.constants import (  # noqa: F401 - re-exported: the data's shape lives here too
+    ASSETS_DIR,
+    BACKGROUND_HEX,
+    DATASET_DIR,
+    N_PUNKS,
+    PUNK_SIZE,
+)
 from punks_core.errors import DatasetError
 from punks_core.labels import ACCESSORIES, LABELS, TYPES, canonical_label
 
-ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
-DATASET_DIR = ASSETS_DIR / "dataset"
 ATLAS_FILE = "punks.png"
 LABELS_FILE = "labels.csv"
 ACCESSORY_SEPARATOR = " / "
 
-PUNK_SIZE = 24
 ATLAS_COLUMNS = 100
-N_PUNKS = 10_000
-BACKGROUND_HEX = "#638596"
 
 # The hash stored in the CryptoPunks contract, of Larva Labs' official punks.png file.
 OFFICIAL_FILE_SHA256 = "ac39af4793119ee46bbff351d8cb6b5f23da60222126add4268e261199a2921b"

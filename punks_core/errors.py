@@ -48,3 +48,11 @@ class LayerError(PunksError, ValueError):
 class GeneratorRequestError(PunksError, ValueError):
     """A request the GAN generator cannot serve: an unknown type or accessory, an accessory
     that type never wears, or a count or seed out of range."""
+
+
+class SweepError(PunksError):
+    """A study is missing or its storage cannot be opened."""
+
+
+class SetupError(PunksError, ValueError):
+    """Settings a network cannot be trained with; the message says why in plain words."""

@@ -12,9 +12,7 @@ import numpy as np
 
 XS = np.array([-1.0, 0.0, 1.0, 2.0, 3.0, 4.0], dtype="float32")
 YS = 2 * XS - 1  # (-1, -3), (0, -1), (1, 1), (2, 3), (3, 5), (4, 7)
-TRUE_WEIGHT, TRUE_BIAS = 2.0, -1.0
-QUERY_X = 10.0
-TRUE_Y_AT_QUERY = TRUE_WEIGHT * QUERY_X + TRUE_BIAS  # 19: the neuron should predict close to it
+QUERY_X = 10.0  # the true line gives 19 there: the neuron should predict close to it
 
 EPOCHS = 200
 # Larger than the classic 0.01, still below the 0.19 where full-batch SGD on these six points

@@ -9,8 +9,6 @@ import numpy as np
 from punks_core.dataset import PunkIndex
 from punks_core.palette import punk_palette
 
-PIXELS = 24 * 24
-
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
     """Generator output in [-1, 1] (tanh) -> uint8 RGBA in [0, 255]."""

@@ -20,12 +20,12 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
 
+from punks_core.constants import GAN_DIR
 from punks_core.dataset import PUNK_SIZE, atomic_write
 from punks_core.errors import ModelError
 from punks_core.imaging import grid, zoom
 from punks_core.labels import TYPES
 
-GAN_DIR = Path(__file__).resolve().parent.parent / "assets" / "gan"
 GENERATOR_FILE = "generator.keras"
 HISTORY_FILE = "history.csv"
 RUN_FILE = "run.json"
@@ -119,10 +119,6 @@ class Snapshots:
         self.epochs = [int(e) for e in self.history["epoch"] if int(e) in found]
         if not self.epochs:
             raise ModelError(f"no epoch grids in {self.folder}. Rebuild them with `{rebuild}`.")
-
-    @property
-    def generator_file(self) -> Path:
-        return self.folder / GENERATOR_FILE
 
     def grid(self, epoch: int) -> np.ndarray:
         """(len(TYPES), columns, 24, 24, 4) uint8 samples of `epoch` (clamped to the range)."""

@@ -4,7 +4,8 @@
 `"1e-1"`, a decimal comma, a typographic minus) and raises `KernelError` naming the cell when a
 cell is not a number within ±100. `PRESETS` are named kernels (the Keras intro's line detectors
 first), `normalise` scales a kernel to keep the image's brightness range, and `kernel_table` is
-the table the lab's editor shows.
+the table the lab's editor shows. `short_text` trims what a message echoes back (here and in
+`conv_geometry`).
 """
 
 import math
@@ -129,18 +130,19 @@ def _parse_cell(cell, where: str) -> float:
             value = float(cell)
         except (OverflowError, ValueError, TypeError):  # an odd Real type
             raise KernelError(
-                f"{where} is {_short(repr(cell))}, which is not a usable number. Enter a number."
+                f"{where} is {short_text(repr(cell))}, which is not a usable number. "
+                "Enter a number."
             ) from None
     else:
         raise KernelError(
-            f"{where} is {_short(repr(cell))}, which is not a number. Enter a number."
+            f"{where} is {short_text(repr(cell))}, which is not a number. Enter a number."
         )
     if math.isnan(value):
         raise KernelError(
             f"{where} is empty or not a number (NaN). Enter a number between −100 and 100."
         )
     if math.isinf(value):
-        shown = _short(cell.strip()) if isinstance(cell, str) else value
+        shown = short_text(cell.strip()) if isinstance(cell, str) else value
         raise KernelError(f"{where} is {shown}, which is infinite. Enter a number within ±100.")
     if abs(value) > MAX_ABS_WEIGHT:
         raise KernelError(
@@ -153,8 +155,8 @@ def _parse_text(text: str, where: str) -> float:
     """A number as a person types it: "0.5", ".25", "-2", "1e-2", "1/9", "−1", "0,5"."""
     if len(text) > MAX_CELL_CHARACTERS:
         raise KernelError(
-            f"{where} is {len(text):,} characters long ({_short(repr(text))}), too long to be a "
-            "weight. Enter a number between −100 and 100, such as 0.5, -2 or 1/9."
+            f"{where} is {len(text):,} characters long ({short_text(repr(text))}), too long to "
+            "be a weight. Enter a number between −100 and 100, such as 0.5, -2 or 1/9."
         )
     cleaned = text.strip().translate(_MINUS_SIGNS).replace(" ", "")
     if cleaned.count(",") == 1 and "." not in cleaned:
@@ -169,20 +171,20 @@ def _parse_text(text: str, where: str) -> float:
         fraction = Fraction(cleaned)
     except (ValueError, ZeroDivisionError, OverflowError):
         raise KernelError(
-            f"{where} is {_short(repr(text))}, which is not a number. Enter a number such as "
+            f"{where} is {short_text(repr(text))}, which is not a number. Enter a number such as "
             "0.5, -2 or 1/9."
         ) from None
     if abs(fraction) > MAX_ABS_WEIGHT:
         # Compared as a fraction: float() of a 400-digit one raises OverflowError.
         sign = "−" if fraction < 0 else ""
         raise KernelError(
-            f"{where} is {sign}{_short(cleaned.lstrip('-'))}, beyond ±{MAX_ABS_WEIGHT:g}. "
+            f"{where} is {sign}{short_text(cleaned.lstrip('-'))}, beyond ±{MAX_ABS_WEIGHT:g}. "
             "Enter a number within ±100."
         )
     return float(fraction)
 
 
-def _short(value, limit: int = 24) -> str:
+def short_text(value, limit: int = 24) -> str:
     """`value` as text, cut to `limit` characters: messages never echo a whole paste."""
     text = str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -16,12 +16,12 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from punks_core.constants import LAYERS_DIR
 from punks_core.errors import DatasetError, LayerError
 from punks_core.labels import canonical_label
 from punks_core.layer_order import BASES, LAYER_RANK, PAINT_ORDER, head_of, in_paint_order
 from punks_core.layer_recovery import over, over_with
 
-LAYERS_DIR = Path(__file__).resolve().parent.parent / "assets" / "layers"
 SHEET_FILE, INDEX_FILE, BLENDS_FILE = "sprites.png", "sprites.csv", "blends.csv"
 HIDDEN_FILE = "hidden.csv"
 SHEET_COLUMNS = 16

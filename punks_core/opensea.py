@@ -23,15 +23,15 @@ from urllib.parse import quote, quote_plus, urlsplit
 
 import requests
 
-from punks_core.dataset import N_PUNKS
+from punks_core.constants import CRYPTOPUNKS_CONTRACT, N_PUNKS, OPENSEA_API_URL, OPENSEA_KEY_ENV
 from punks_core.errors import OpenSeaError
 from punks_core.opensea_transport import OnWait, Transport, snippet
 
-API_URL = "https://api.opensea.io"
-API_KEY_ENV = "OPENSEA_API_KEY"
+API_URL = OPENSEA_API_URL
+API_KEY_ENV = OPENSEA_KEY_ENV
 COLLECTION_SLUG = "cryptopunks"
 CHAIN = "ethereum"
-CONTRACT = "0xb47e3cd837dDF8e4c57F05d70Ab865de6e193BBB"
+CONTRACT = CRYPTOPUNKS_CONTRACT
 NO_KEY_MESSAGE = f"no API key: get one at https://docs.opensea.io/ and set {API_KEY_ENV}"
 MAX_PAGE_SIZE = 200
 # A punk image is a few kilobytes; anything far larger is not one, and is not worth downloading.

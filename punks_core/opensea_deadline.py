@@ -45,7 +45,7 @@ class Deadline:
         self._timer.start()
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, *_exc_info: object) -> None:
         self._timer.cancel()
         _current.deadline = None
         with self._lock:  # a timer firing now must not shut a connection back in the pool

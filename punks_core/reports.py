@@ -7,7 +7,8 @@ baseline, and that page must not import TensorFlow: keep this module free of Ker
 import json
 from pathlib import Path
 
-MODELS_DIR = Path(__file__).resolve().parent.parent / "assets" / "models"
+from punks_core.constants import MODELS_DIR
+
 MODEL_FILES = {"cnn": "classifier.keras", "fnn": "classifier_fnn.keras"}
 KINDS = tuple(MODEL_FILES)
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from punks_core.augment import TONE_NAMES, skin_tones
-from punks_core.baselines import constant_baseline
+from punks_core.baselines import constant_baseline, lift_over_baseline
 from punks_core.dataset import SPLITS, Punks
 from punks_core.labels import LABELS, TYPES
 
@@ -85,7 +85,7 @@ def per_label_table(probabilities: np.ndarray, test: Punks, all_punks: Punks) ->
     are hidden, constant-baseline and model accuracy, precision, recall, F1 and lift."""
     truth = test.visible_labels[list(LABELS)].to_numpy()
     predicted = decide(probabilities)
-    baseline = constant_baseline(all_punks, list(LABELS), "test").per_label
+    baseline = constant_baseline(all_punks, list(LABELS), "test")
     true_pos = ((predicted == 1) & (truth == 1)).sum(axis=0)
     predicted_pos, actual_pos = predicted.sum(axis=0), truth.sum(axis=0)
     # Undefined for a label that is neither present nor predicted: left empty.
@@ -93,22 +93,22 @@ def per_label_table(probabilities: np.ndarray, test: Punks, all_punks: Punks) ->
     recall = np.where(actual_pos > 0, true_pos / np.maximum(actual_pos, 1), np.nan)
     denominator = predicted_pos + actual_pos
     f1 = np.where(denominator > 0, 2 * true_pos / np.maximum(denominator, 1), np.nan)
-    accuracy = (predicted == truth).mean(axis=0)
-    table = pd.DataFrame(
+    accuracy = pd.Series((predicted == truth).mean(axis=0), index=list(LABELS))
+    lift = lift_over_baseline(accuracy, baseline).reindex(list(LABELS))
+    return pd.DataFrame(
         {
             "label": list(LABELS),
             "test_positives": actual_pos.astype(int),
             "test_hidden": test.hidden_labels[list(LABELS)].to_numpy().sum(axis=0).astype(int),
             "test_prevalence": truth.mean(axis=0),
-            "baseline_accuracy": baseline.reindex(list(LABELS)).to_numpy(),
-            "model_accuracy": accuracy,
+            "baseline_accuracy": lift["baseline"].to_numpy(),
+            "model_accuracy": lift["model"].to_numpy(),
             "precision": precision,
             "recall": recall,
             "f1": f1,
+            "lift": lift["lift"].to_numpy(),
         }
     )
-    table["lift"] = table["model_accuracy"] - table["baseline_accuracy"]
-    return table
 
 
 def skin_swap_set(test: Punks, swapper, all_punks: Punks) -> tuple[np.ndarray, np.ndarray, int]:

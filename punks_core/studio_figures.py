@@ -6,8 +6,9 @@ Plain `graph_objects`: the live curves are redrawn twice a second while a run tr
 import numpy as np
 import plotly.graph_objects as go
 
+from punks_core.constants import BACKGROUND_HEX
 from punks_core.labels import TYPES
-from punks_core.studio_train import Point
+from punks_core.studio_record import Point
 
 ACCURACY_NAMES = {
     "type": "type accuracy",
@@ -123,7 +124,9 @@ def runs_figure(runs: list[dict], task_names: dict[str, str]) -> go.Figure:
 def probability_figure(probabilities, names: list[str]) -> go.Figure:
     """The network's probability for each of `names`, in that order (the types' usual order)."""
     figure = go.Figure(
-        go.Bar(x=names, y=[float(probabilities[name]) for name in names], marker_color="#638596")
+        go.Bar(
+            x=names, y=[float(probabilities[name]) for name in names], marker_color=BACKGROUND_HEX
+        )
     )
     figure.update_layout(
         height=220, margin=_MARGIN, yaxis={"range": [0, 1], "tickformat": ".0%"}, showlegend=False

@@ -20,8 +20,8 @@ import weakref
 from pathlib import Path
 
 from punks_core.dataset import Punks
+from punks_core.studio_record import WALL_CAP_S, Run
 from punks_core.studio_setup import Experiment
-from punks_core.studio_train import WALL_CAP_S, Run, train_run
 
 MAX_TRAININGS = int(os.environ.get("PUNKLAB_MAX_TRAININGS", "2"))  # the machine has 2 cores
 POLL_S = 0.1
@@ -152,6 +152,10 @@ class Studio:
     def _work(self, run: Run) -> None:
         with self.slots.turn(run) as may_train:
             if may_train and not run.stop_requested:
+                # The one TensorFlow import of the Training Studio, in the thread that trains:
+                # the page imports this module, and opens without TensorFlow.
+                from punks_core.studio_train import train_run
+
                 train_run(run, self.punks)
             else:
                 run.set_status("cancelled", "Stopped before its turn came; nothing was trained.")

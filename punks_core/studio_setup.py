@@ -9,7 +9,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from punks_core.errors import PunksError
+from punks_core.errors import SetupError
 from punks_core.labels import ACCESSORIES, TYPES
 
 TASKS = {
@@ -49,10 +49,6 @@ WORDS = {
     "punks": "training punks",
     "seed": "seed",
 }
-
-
-class SetupError(PunksError, ValueError):
-    """Settings a network cannot be trained with; the message says why in plain words."""
 
 
 @dataclass(frozen=True)

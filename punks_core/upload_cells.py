@@ -15,6 +15,7 @@ from PIL import Image
 
 from punks_core.dataset import PUNK_SIZE
 from punks_core.errors import InvalidImageError
+from punks_core.filters import LUMA  # PIL's "L" weights: grayscale uploads are decoded with them
 from punks_core.palette import load_palette
 from punks_core.upload_open import NOT_AN_IMAGE, open_upload
 
@@ -23,8 +24,6 @@ NOT_A_PUNK = "This does not look like a CryptoPunk: {why}."
 # Transparent uploads are laid on this colour before decoding: it is at least 100 RGB levels from
 # every punk colour, smoke over it included, so no punk pixel can be mistaken for background.
 _TRANSPARENT_BACKDROP = np.array([0.0, 255.0, 255.0])
-# Luma weights of PIL's "L" conversion (ITU-R 601), used to decode grayscale uploads.
-LUMA = np.array([0.299, 0.587, 0.114])
 _GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 
 # Each cell is sampled on an 8x8 grid spanning the middle 70% of its side (less at small scales,

@@ -2,17 +2,12 @@
 
 import pytest
 
-from punks_core.first_neuron import QUERY_X, TRUE_Y_AT_QUERY, fit_line
+from punks_core.first_neuron import fit_line
 
 
 @pytest.fixture(scope="module")
 def line():
     return fit_line()
-
-
-def test_true_line_at_ten_is_nineteen():
-    assert QUERY_X == 10
-    assert TRUE_Y_AT_QUERY == 19
 
 
 def test_neuron_learns_the_line(line):

@@ -8,18 +8,8 @@ import pytest
 
 from punks_core.classifier import load_classifier
 from punks_core.errors import GeneratorRequestError, ModelError
-from punks_core.gan import (
-    ConditionalGAN,
-    PunkGenerator,
-    ask_for_some,
-    build_discriminator,
-    build_generator,
-    conditions,
-    load_generator,
-    train_gan,
-    type_weights,
-    wearable,
-)
+from punks_core.gan import PunkGenerator, conditions, load_generator, wearable
+from punks_core.gan_networks import ConditionalGAN, build_discriminator, build_generator
 from punks_core.gan_quality import in_palette, to_unit_range
 from punks_core.gan_snapshots import (
     GAN_DIR,
@@ -29,6 +19,7 @@ from punks_core.gan_snapshots import (
     read_grid,
     write_grid,
 )
+from punks_core.gan_training import ask_for_some, train_gan, type_weights
 from punks_core.labels import LABELS, TYPES
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from punks_core.dataset import SPLITS
 from punks_core.labels import TYPES
+from punks_core.studio_record import Run, precision_recall, score, split_for
 from punks_core.studio_runs import Lease, Studio, TrainingSlots
 from punks_core.studio_setup import (
     PRESETS,
@@ -19,14 +20,7 @@ from punks_core.studio_setup import (
     from_query,
     parameter_count,
 )
-from punks_core.studio_train import (
-    Run,
-    build_model,
-    precision_recall,
-    score,
-    split_for,
-    train_run,
-)
+from punks_core.studio_train import LiveCurve, build_model, train_run
 
 # Small enough to train in a second or two on the shared 2-core machine.
 TINY = Experiment(model="fnn", layers=1, units=8, punks=300, batch=50, epochs=2)
@@ -173,6 +167,30 @@ def test_a_run_trains_reports_a_curve_and_keeps_a_model(punks):
     assert list(result.layers["layer"])[-1] == "type"
     answer = result.predict(punks.images[9000:9003])
     assert answer.shape == (3, 5) and np.allclose(answer.sum(axis=1), 1, atol=1e-5)
+
+
+def test_live_curve_writes_progress_and_points_into_the_run():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (8, 24, 24, 4)).astype("float32")
+    truth = rng.integers(0, len(TYPES), 8).astype(np.uint8)
+    model = build_model(TINY)
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", jit_compile=False)
+    run = Run(TINY)
+    callback = LiveCurve(run, {"train": (images, truth), "val": (images, truth)}, 4)
+    model.fit(images, truth, batch_size=2, epochs=1, callbacks=[callback], verbose=0)
+    view = run.view()
+    # 4 steps an epoch over TINY's 2 epochs: a point after every step, from the untrained one.
+    assert [p.step for p in view.points] == [0, 1, 2, 3, 4]
+    assert [p.epoch for p in view.points] == [0, 0.25, 0.5, 0.75, 1]
+    assert all(np.isfinite(dataclasses.astuple(p)).all() for p in view.points)
+    assert view.step == 4 and np.isfinite(view.batch_loss) and callback.ended is None
+
+    stopping = Run(TINY)
+    stopping.request_stop()  # pressed Stop: training ends after this batch, with a last point
+    stopped = LiveCurve(stopping, {"train": (images, truth), "val": (images, truth)}, 4)
+    model.fit(images, truth, batch_size=2, epochs=1, callbacks=[stopped], verbose=0)
+    assert stopped.ended == "stopped" and stopped.step == 1 and model.stop_training
+    assert [p.step for p in stopping.view().points] == [0, 1]
 
 
 def test_the_same_setup_gives_the_same_curve(punks):

@@ -33,18 +33,23 @@ def counts_axis(figure, axis: str, log: bool):
     return figure.update_layout({axis: {"tickformat": ","}}) if not log else figure
 
 
+COUNT_TABS = ("Punks per type", "Accessories per punk", "Punks per accessory")
+
+
 def show_label_counts(punks: Punks, log_scale: bool) -> None:
-    """Punks per type and per number of accessories beside punks per accessory."""
+    """Punks per type, per number of accessories and per accessory, one tab at a time (only the
+    open tab is drawn: the 87-bar chart alone is most of a visit's drawing)."""
     counts = label_counts(punks)
-    types_column, accessories_column = st.columns([1, 2])
-    with types_column:
+    tabs = st.tabs(COUNT_TABS, key="balance_counts", on_change="rerun")
+    if tabs[0].open:
         figure = px.bar(
             counts[list(TYPES)],
             log_y=log_scale,
             title="Punks per type",
             labels={"value": "punks", "index": "type"},
         ).update_layout(showlegend=False)
-        st.plotly_chart(counts_axis(figure, "yaxis", log_scale), key="balance_types")
+        tabs[0].plotly_chart(counts_axis(figure, "yaxis", log_scale), key="balance_types")
+    if tabs[1].open:
         per_punk = punks.accessory_count.value_counts().sort_index()
         figure = px.bar(
             per_punk,
@@ -52,12 +57,12 @@ def show_label_counts(punks: Punks, log_scale: bool) -> None:
             title="Accessories per punk",
             labels={"value": "punks", "index": "accessories"},
         ).update_layout(showlegend=False, xaxis={"dtick": 1})
-        st.plotly_chart(counts_axis(figure, "yaxis", log_scale), key="balance_per_punk")
-    with accessories_column:
+        tabs[1].plotly_chart(counts_axis(figure, "yaxis", log_scale), key="balance_per_punk")
+    if tabs[2].open:
         accessories = counts[list(ACCESSORIES)].sort_values()
         figure = px.bar(accessories, orientation="h", log_x=log_scale, title="Punks per accessory")
         figure.update_layout(height=1400, showlegend=False, yaxis_title=None, xaxis_title="punks")
-        st.plotly_chart(counts_axis(figure, "xaxis", log_scale), key="balance_accessories")
+        tabs[2].plotly_chart(counts_axis(figure, "xaxis", log_scale), key="balance_accessories")
 
 
 def show_splits(punks: Punks) -> None:

@@ -6,6 +6,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from punks_core.constants import BACKGROUND_HEX
 from punks_core.dataset import Punks
 from punks_core.gan_quality import differing_pixels
 from punks_core.gan_snapshots import punks_png
@@ -18,7 +19,7 @@ ALL_TYPES = "All types"
 LOSSES = {"d_loss": "discriminator", "g_loss": "generator"}
 AGREEMENT = {f"agree_{t.lower()}": t for t in TYPES}
 FRAME_SECONDS = 0.4
-BLUE = "#638596"
+BLUE = BACKGROUND_HEX
 ROW_WIDTH = 880  # CSS pixels a row of punks may take before the page scrolls sideways
 state = st.session_state
 
@@ -99,26 +100,35 @@ def training_view(snapshots, shown: str, epoch_slot, best_epoch: int) -> None:
     )
     shipped = " — the shipped generator" if epoch == best_epoch else ""
     st.caption(f"Epoch {epoch}{shipped}: the same noise for every epoch, one row per type.")
-    left, right = st.columns(2)
-    left.plotly_chart(curves(history, LOSSES, "Losses", epoch, "loss"), key="gan_losses")
-    right.plotly_chart(
-        curves(history, AGREEMENT, "Type agreement (the classifier's verdict)", epoch, "share"),
-        key="gan_agreement",
-    )
-    left, right = st.columns(2)
-    fid = {"fid": "generated vs validation", "real_fid": "train vs validation"}
-    # A log axis: the first epoch's FID is a hundred times the rest and flattened them.
-    fid_chart = curves(
-        history, fid, "Punk FID, all types together (log scale)", epoch, "FID", log_y=True
-    )
-    left.plotly_chart(fid_chart, key="gan_fid")
-    right.plotly_chart(
-        curves(
-            history, {"accessories_found": "found"}, "Accessories asked for and found", epoch,
-            "share",
-        ),
-        key="gan_accessories",
-    )  # fmt: skip
+    show_curves(history, epoch)
+
+
+CURVES = ("Type agreement", "Punk FID", "Accessories found", "Losses")
+
+
+def show_curves(history: pd.DataFrame, epoch: int) -> None:
+    """The training curves, one tab at a time (only the open tab is drawn), the epoch marked."""
+    tabs = st.tabs(CURVES, key="gan_curves", on_change="rerun")
+    if tabs[0].open:
+        tabs[0].plotly_chart(
+            curves(history, AGREEMENT, "Type agreement (the classifier's verdict)", epoch, "share"),
+            key="gan_agreement",
+        )
+    if tabs[1].open:
+        fid = {"fid": "generated vs validation", "real_fid": "train vs validation"}
+        # A log axis: the first epoch's FID is a hundred times the rest and flattened them.
+        tabs[1].plotly_chart(
+            curves(history, fid, "Punk FID, all types together (log scale)", epoch, "FID", True),
+            key="gan_fid",
+        )
+    if tabs[2].open:
+        found = {"accessories_found": "found"}
+        tabs[2].plotly_chart(
+            curves(history, found, "Accessories asked for and found", epoch, "share"),
+            key="gan_accessories",
+        )
+    if tabs[3].open:
+        tabs[3].plotly_chart(curves(history, LOSSES, "Losses", epoch, "loss"), key="gan_losses")
 
 
 @st.cache_data(max_entries=6, show_spinner="Drawing the timelapse…")

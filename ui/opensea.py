@@ -6,12 +6,11 @@ import os
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
+from punks_core.constants import CRYPTOPUNKS_CONTRACT, OPENSEA_API_URL, OPENSEA_KEY_ENV
 from punks_core.errors import PunksError
 
-OPENSEA_KEY_NAME = "OPENSEA_API_KEY"
-OPENSEA_PUNK_URL = (
-    "https://opensea.io/assets/ethereum/0xb47e3cd837dDF8e4c57F05d70Ab865de6e193BBB/{}"
-)
+OPENSEA_KEY_NAME = OPENSEA_KEY_ENV
+OPENSEA_PUNK_URL = f"https://opensea.io/assets/ethereum/{CRYPTOPUNKS_CONTRACT}/{{}}"
 
 
 def opensea_api_key() -> str | None:
@@ -29,7 +28,7 @@ def opensea_summary(_api_key: str, identifier: int) -> dict:
     from punks_core.opensea import OpenSeaClient
     from punks_core.opensea_summary import nft_summary
 
-    base_url = os.environ.get("OPENSEA_BASE_URL", "https://api.opensea.io")
+    base_url = os.environ.get("OPENSEA_BASE_URL", OPENSEA_API_URL)
     # A page must not hang on OpenSea: a short timeout, few retries and at most 10 s of waits
     # per call (a longer Retry-After fails at once, with a message), unlike the fetch CLI.
     # A wait is shown while it lasts, in a placeholder made here and emptied after, so that a

@@ -12,6 +12,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
+from punks_core.constants import BACKGROUND_HEX
 from punks_core.imaging import composite, grid, zoom
 
 # Browsers smooth enlarged images; punks must stay crisp squares.
@@ -71,7 +72,7 @@ def show_labelled_rows(rows: list[tuple[str, np.ndarray]], scale: int, backgroun
     )
 
 
-def show_punk(image: np.ndarray, scale: int = 10, background: str | None = "#638596") -> None:
+def show_punk(image: np.ndarray, scale: int = 10, background: str | None = BACKGROUND_HEX) -> None:
     """One punk on `background`, `scale` times its size, with crisp square pixels."""
     st.markdown(PIXELATED_CSS, unsafe_allow_html=True)
     st.image(zoom(composite(image[None], background)[0], scale), width="content")

@@ -20,8 +20,8 @@ from punks_core.studio_figures import (
     probability_figure,
     runs_figure,
 )
+from punks_core.studio_record import score, shipped_scores, split_for, task_truth
 from punks_core.studio_setup import Experiment
-from punks_core.studio_train import score, shipped_scores, split_for, task_truth
 from punks_core.upload import known_punk, read_upload
 from ui.loaders import cached_classifier, read_upload_or_stop, shipped_punks
 from ui.navigation import LAB_PAGES

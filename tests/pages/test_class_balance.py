@@ -1,3 +1,5 @@
+import pytest
+
 PAGE = "pages/2_Class_Balance.py"
 
 
@@ -42,6 +44,22 @@ def test_lift_ranks_the_weakest_labels_by_f1_worst_on_top(open_page):
 
     present = [r for r in load_report("cnn")["per_label"] if r["test_positives"] > 0]
     assert table.index[0] == min(present, key=lambda r: r["f1"])["label"]
+
+
+@pytest.mark.parametrize(
+    ("tab", "key"),
+    [
+        ("Punks per type", "balance_types"),
+        ("Accessories per punk", "balance_per_punk"),
+        ("Punks per accessory", "balance_accessories"),
+    ],
+)
+def test_each_count_tab_draws_its_chart_alone(open_page, tab, key):
+    app = open_page(PAGE)
+    app.session_state["balance_counts"] = tab
+    app.run()
+    drawn = [c for c in app.get("plotly_chart") if "balance_lift" not in str(c.proto.id)]
+    assert len(drawn) == 1 and key in str(drawn[0].proto.id)
 
 
 def test_the_92_percent_note_uses_the_real_mean_accessory_counts(open_page):

@@ -42,7 +42,7 @@ def test_opens_on_the_shipped_epoch_with_its_metrics(open_page, shipped):
     assert metric(app, "FID ratio") == f"{last['fid_ratio']:.2f}"
     assert metric(app, "Accessories found") == f"{last['accessories_found']:.0%}"
     assert metric(app, "Copies of training punks") == f"{last['copies']:.1%}"
-    assert len(app.get("plotly_chart")) == 4
+    assert len(app.get("plotly_chart")) == 1  # only the open tab of curves is drawn
     grids = [h.value for h in app.get("html") if "<img" in h.value]
     assert len(grids) >= 3  # the epoch grid, the live samples, the walk
     for name in ("Alien", "Ape", "Zombie", "Female", "Male"):  # every row says its type
@@ -130,6 +130,24 @@ def test_asking_for_accessories_shows_the_classifiers_verdict_on_each(open_page)
     assert any("Asked for a Female with Pipe, Tassle Hat" in c.value for c in app.caption)
 
 
+@pytest.mark.parametrize(
+    ("tab", "title"),
+    [
+        ("Type agreement", "Type agreement"),
+        ("Punk FID", "Punk FID"),
+        ("Accessories found", "Accessories asked for and found"),
+        ("Losses", "Losses"),
+    ],
+)
+def test_each_curve_tab_draws_its_chart_alone(open_page, tab, title):
+    app = open_page(PAGE)
+    app.session_state["gan_curves"] = tab
+    app.run()
+    charts = app.get("plotly_chart")
+    assert len(charts) == 1
+    assert title in charts[0].proto.spec
+
+
 def test_missing_snapshots_say_how_to_rebuild(open_page, tmp_path, monkeypatch, fresh_caches):
     monkeypatch.setattr(gan_snapshots, "GAN_DIR", tmp_path)
     app = open_page(PAGE)
@@ -143,7 +161,7 @@ def test_broken_generator_keeps_the_gallery(open_page, tmp_path, monkeypatch, fr
     app = open_page(PAGE)
     assert any("Live generation is unavailable" in i.value for i in app.info)
     assert "train-gan" in app.info[0].value
-    assert len(app.get("plotly_chart")) == 4
+    assert len(app.get("plotly_chart")) == 1
 
 
 def test_history_is_complete(shipped):

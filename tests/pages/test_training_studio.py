@@ -174,8 +174,8 @@ def test_convolution_lab_opens_a_kernel_from_a_link(open_page):
 def test_a_learner_waiting_for_a_slot_sees_their_place(open_studio, tmp_path):
     import contextlib
 
+    from punks_core.studio_record import Run
     from punks_core.studio_runs import TrainingSlots
-    from punks_core.studio_train import Run
 
     app = open_studio(TINY)
     slots = TrainingSlots(limit=2, folder=tmp_path / "slots")
