@@ -10,9 +10,9 @@ TASKS = {"Type (5 classes)": "type", "Type + accessories (92 labels)": "all"}
 
 page_header(__file__)
 st.caption(
-    "An optuna study (TPE sampler, median pruning on validation loss) over the CNN's "
-    "batch size, learning rate, dropout, filters and conv blocks — the write-up's W&B sweep, "
-    "offline, on the train and val splits only."
+    "An optuna study (TPE sampler, median pruning) over the CNN's batch size, learning rate, "
+    "dropout, filters and conv blocks — the write-up's W&B sweep, offline, on the train and "
+    "val splits only."
 )
 
 # required: clicking the chosen task again keeps it chosen instead of clearing both buttons.
@@ -26,5 +26,5 @@ show_summary(study, table, task)
 show_charts(study, table)
 
 st.subheader("Trials")
-show_trials(table, task)
+show_trials(study, table)
 show_how_to_run(task)

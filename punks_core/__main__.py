@@ -4,6 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from punks_core.constants import OPENSEA_API_URL
 from punks_core.errors import PunksError
 
 
@@ -96,7 +97,7 @@ def train_classifier(args: argparse.Namespace) -> None:
 
 
 def train_gan(args: argparse.Namespace) -> None:
-    from punks_core.gan import EPOCHS, train_gan
+    from punks_core.gan_training import EPOCHS, train_gan
 
     command = "python -m punks_core " + " ".join(args.argv)
     run = train_gan(epochs=args.epochs or EPOCHS, seed=args.seed, out=args.out, command=command)
@@ -107,6 +108,7 @@ def train_gan(args: argparse.Namespace) -> None:
 
 
 def sweep(args: argparse.Namespace) -> None:
+    from punks_core.sweep import objective_of
     from punks_core.sweep_training import run_sweep
 
     study = run_sweep(
@@ -117,11 +119,18 @@ def sweep(args: argparse.Namespace) -> None:
         seed=args.seed,
         epochs=args.max_epochs,
         subset=args.subset,
+        replace=args.replace,
     )
+    objective = objective_of(study)
+    scored = f"scored by {objective.measure.name}, {objective.better}"
+    if not any(t.state.name == "COMPLETE" for t in study.trials):
+        print(f"study {study.study_name} ({scored}): {len(study.trials)} trials, none finished.")
+        return
     best = study.best_trial
     print(
-        f"study {study.study_name}: {len(study.trials)} trials; best #{best.number} val loss "
-        f"{best.value:.4f} with {best.params}."
+        f"study {study.study_name} ({scored}): {len(study.trials)} trials; best "
+        f"#{best.number} {objective.measure.short} {objective.measure.format(best.value)} "
+        f"with {best.params}."
     )
 
 
@@ -156,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--count", type=int, default=None, help="fetch punks #0 to #N-1 only (default: all)"
     )
     fetch.add_argument(
-        "--base-url", default="https://api.opensea.io", help="API address (default: OpenSea's)"
+        "--base-url", default=OPENSEA_API_URL, help="API address (default: OpenSea's)"
     )
     fetch.add_argument(
         "--max-wait",
@@ -207,7 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     gan.set_defaults(run=train_gan)
 
     search = commands.add_parser(
-        "sweep", help="hyperparameter search of the CNN with optuna (train/val splits only)"
+        "sweep",
+        help="hyperparameter search of the CNN with optuna (train/val splits only): type "
+        "minimises the val loss, all maximises the val exact match on what the pixels show",
     )
     search.add_argument("--task", choices=["type", "all"], required=True, help="what to predict")
     search.add_argument("--trials", type=int, required=True, help="trials this worker runs")
@@ -226,6 +237,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     search.add_argument(
         "--subset", type=int, default=2000, help="train punks per trial (default: 2000)"
+    )
+    search.add_argument(
+        "--replace",
+        action="store_true",
+        help="delete the study first if it exists (needed when it was scored another way, "
+        "e.g. an old cnn-all that minimised the loss); give it to one worker only, and start "
+        "the others after it",
     )
     search.set_defaults(run=sweep)
     return parser

@@ -1,9 +1,13 @@
 """Running a sweep: each optuna trial trains one CNN on a sample of train punks, in Keras.
 
-A median pruner stops poor trials on their validation loss epoch by epoch (from the third
-epoch on). Trials train on the train split and are judged on the val split only; the test
-split is never read. `python -m punks_core sweep` runs `run_sweep`; several workers given one
-database share a study. Reading a study (the Sweeps page) is `sweep`, without TensorFlow.
+A trial's value is its study's score (`sweep.OBJECTIVES`) at its best epoch: the validation
+loss for "type" (minimised), the validation exact match against what the pixels show for
+"all" (maximised; "all" trials train and are judged on `Punks.visible_labels`, so an
+accessory drawn under another layer is a negative). A median pruner stops poor trials on that
+same score epoch by epoch (from the third epoch on). Trials train on the train split and are
+judged on the val split only; the test split is never read. `python -m punks_core sweep` runs
+`run_sweep`; several workers given one database share a study. Creating and reading a study
+(the Sweeps page) is `sweep`, without TensorFlow.
 """
 
 import time
@@ -17,7 +21,7 @@ from punks_core.classifier_models import build_cnn
 from punks_core.dataset import Punks, load_punks
 from punks_core.labels import LABELS, TYPES
 from punks_core.scoring import decide, split_rows
-from punks_core.sweep import SEARCH_SPACE, TASKS, open_storage, study_name
+from punks_core.sweep import LOSS_OBJECTIVE, OBJECTIVES, SEARCH_SPACE, TASKS, create_study
 
 MAX_EPOCHS = 5
 TRAIN_SUBSET = 2000  # train punks per trial: a sweep of 30+ trials must fit a CPU session
@@ -34,7 +38,11 @@ class SweepData:
 
 
 def sweep_data(task: str, punks: Punks | None = None, subset: int = TRAIN_SUBSET, seed: int = 0):
-    """A seeded sample of `subset` train punks and the val split (capped at `subset` too)."""
+    """A seeded sample of `subset` train punks and the val split (capped at `subset` too).
+
+    Targets are the five types for "type"; for "all", the 92 labels the pixels show
+    (`visible_labels`: a hidden accessory is a 0), to train on and to be judged against.
+    """
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}.")
     punks = load_punks() if punks is None else punks
@@ -43,7 +51,8 @@ def sweep_data(task: str, punks: Punks | None = None, subset: int = TRAIN_SUBSET
     train_rows = np.sort(rng.permutation(train_rows)[:subset])
     val_rows = val_rows[:subset]
     columns = list(TYPES) if task == "type" else list(LABELS)
-    targets = punks.labels[columns].to_numpy(dtype="float32")
+    labels = punks.labels if task == "type" else punks.visible_labels
+    targets = labels[columns].to_numpy(dtype="float32")
     return SweepData(
         punks.images[train_rows], targets[train_rows], punks.images[val_rows], targets[val_rows]
     )
@@ -62,14 +71,20 @@ def suggest(trial: optuna.Trial) -> dict:
 
 
 def _val_score(task: str, scores: np.ndarray, truth: np.ndarray) -> float:
-    """Type accuracy for "type"; exact match (all 92 labels right) for "all"."""
+    """Type accuracy for "type"; exact match (all 92 labels right against `truth`, the visible
+    labels in a sweep) for "all"."""
     if task == "type":
         return float((scores.argmax(1) == truth.argmax(1)).mean())
     return float((decide(scores) == truth.astype(np.uint8)).all(axis=1).mean())
 
 
+def _reports_loss(task: str) -> bool:
+    return OBJECTIVES[task] == LOSS_OBJECTIVE
+
+
 class ReportToOptuna(keras.callbacks.Callback):
-    """Tell the pruner each epoch's val loss; stop the fit when it says so.
+    """Tell the pruner each epoch's score (the study's: val loss for "type", val exact match
+    for "all"); stop the fit when it says so.
 
     Each epoch appends (val loss, val score) to `epochs`; `pruned` says whether the pruner
     stopped the fit.
@@ -84,14 +99,26 @@ class ReportToOptuna(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         scores = np.asarray(self.model(self.val_images, training=False))
-        self.epochs.append((logs["val_loss"], _val_score(self.task, scores, self.val_targets)))
-        self.trial.report(logs["val_loss"], epoch + 1)
+        loss, score = logs["val_loss"], _val_score(self.task, scores, self.val_targets)
+        self.epochs.append((loss, score))
+        self.trial.report(loss if _reports_loss(self.task) else score, epoch + 1)
         if self.trial.should_prune():
             self.pruned = self.model.stop_training = True
 
 
+def best_epoch(task: str, epochs: list[tuple[float, float]]) -> int:
+    """The index of the best of a trial's (val loss, val score) epochs, by its study's score:
+    the lowest loss for "type", the highest exact match for "all" (ties: the lower loss)."""
+    losses = np.array([loss for loss, _ in epochs], dtype=float)
+    if _reports_loss(task):
+        return int(np.nanargmin(losses)) if np.isfinite(losses).any() else len(losses) - 1
+    scores = np.array([score for _, score in epochs], dtype=float)
+    losses = np.where(np.isfinite(losses), losses, np.inf)
+    return int(np.lexsort((losses, -scores))[0])
+
+
 def objective(trial: optuna.Trial, task: str, data: SweepData, epochs: int, seed: int) -> float:
-    """Train one CNN with the trial's hyperparameters; the best val loss over its epochs."""
+    """Train one CNN with the trial's hyperparameters; its study's score at the best epoch."""
     params = suggest(trial)
     keras.utils.set_random_seed(seed + trial.number)
     model = build_cnn(
@@ -115,16 +142,20 @@ def objective(trial: optuna.Trial, task: str, data: SweepData, epochs: int, seed
         verbose=0,
     )
     epochs_log = reporter.epochs
-    losses = np.array([loss for loss, _ in epochs_log])
-    best = int(np.nanargmin(losses)) if np.isfinite(losses).any() else len(losses) - 1
-    trial.set_user_attr("val_score", epochs_log[best][1])
+    best = best_epoch(task, epochs_log)
+    loss, score = epochs_log[best]
+    trial.set_user_attr("val_score", score)
+    if not _reports_loss(task) and np.isfinite(loss):
+        trial.set_user_attr("val_loss", float(loss))  # beside the score, at the best epoch
     trial.set_user_attr("best_epoch", best + 1)
     trial.set_user_attr("epochs_run", len(epochs_log))
     trial.set_user_attr("seconds", round(time.perf_counter() - started, 1))
     trial.set_user_attr("parameters", int(model.count_params()))
     if reporter.pruned:
         raise optuna.TrialPruned()
-    return float(losses[best]) if np.isfinite(losses[best]) else float("inf")
+    if not _reports_loss(task):
+        return float(score)
+    return float(loss) if np.isfinite(loss) else float("inf")
 
 
 def run_sweep(
@@ -138,8 +169,12 @@ def run_sweep(
     subset: int = TRAIN_SUBSET,
     punks: Punks | None = None,
     progress: bool = True,
+    replace: bool = False,
 ) -> optuna.Study:
     """Add `trials` trials to the task's study (created on first use), and return it.
+
+    A study of that name scored another way (an "all" study that minimised the loss) raises
+    SweepError unless `replace`, which deletes the old study first.
 
     Args:
         task: "type" (five types) or "all" (92 labels).
@@ -152,23 +187,15 @@ def run_sweep(
         subset: train punks per trial.
         punks: the dataset (default: the shipped one).
         progress: show optuna's progress bar.
+        replace: delete the study first if it exists (one worker only, before the others).
     """
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}.")
+    # The study first: a refusal comes before minutes of loading and training.
+    study = create_study(task, storage, study, seed=seed, replace=replace)
     data = sweep_data(task, punks, subset, seed or 0)
-    study = optuna.create_study(
-        study_name=study or study_name(task),
-        storage=open_storage(storage),
-        direction="minimize",
-        sampler=optuna.samplers.TPESampler(seed=seed),
-        # Median pruning, not Hyperband: with 30 trials of at most 5 epochs, Hyperband stopped
-        # 22 of 30 early (measured), leaving too few finished trials to read a plot from.
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
-        load_if_exists=True,
-    )
-    study.set_user_attr("task", task)
-    study.set_user_attr("objective", "val loss (best epoch); val split 8000-8999")
     study.set_user_attr("train_subset", len(data.train_images))
     study.set_user_attr("max_epochs", epochs)
-    study.set_user_attr("pruner", "median (5 startup trials, from epoch 3)")
     study.optimize(
         lambda trial: objective(trial, task, data, epochs, seed or 0),
         n_trials=trials,

@@ -1,15 +1,24 @@
 """The Sweeps page's parts: the optuna study of a task (or why there is none), its charts one tab
-at a time, the trials table with its filters, and how to run a sweep."""
+at a time, the trials table with its filters, and how to run a sweep. Every part reads the
+study's own score, its name and which way is better (`punks_core.sweep.objective_of`): the
+"type" study minimises the validation loss, the "all" study maximises the validation exact
+match against what the pixels show."""
 
 import optuna
 import streamlit as st
 from optuna.visualization import plot_optimization_history, plot_param_importances
 
 from punks_core.errors import PunksError
-from punks_core.sweep import SEARCH_SPACE, load_study, parallel_coordinates, reading
+from punks_core.sweep import (
+    SEARCH_SPACE,
+    load_study,
+    measures,
+    objective_of,
+    parallel_coordinates,
+    ranked,
+    reading,
+)
 from ui.charts import plain_numbers
-
-SCORE = {"type": "type accuracy", "all": "exact match"}
 
 
 @st.cache_resource(ttl=60, show_spinner="Reading the study…")
@@ -27,15 +36,33 @@ def study_or_stop(task: str) -> optuna.Study:
         st.stop()
 
 
+def sentence(words: str) -> str:
+    """`words` capitalised to start a sentence ("validation loss" -> "Validation loss")."""
+    return words[:1].upper() + words[1:]
+
+
 def show_summary(study: optuna.Study, table, task: str) -> None:
-    """Trials finished and pruned, the best one, and the study read in words."""
-    done = table[table["state"] == "COMPLETE"]
-    best = done.loc[done["val_loss"].idxmin()]
+    """What the study scores, trials finished and pruned, the best one, and the study read in
+    words."""
+    objective = objective_of(study)
+    score, other = measures(study)[:2]
+    st.caption(
+        f"Each trial is scored by its {score.name} at its best epoch ({objective.better}); "
+        "the pruner stops a trial whose score is worse than the median of the earlier trials "
+        "at the same epoch, from the third epoch on."
+    )
+    best = ranked(table[table["state"] == "COMPLETE"], objective).iloc[0]
     stats = st.columns(4)
-    stats[0].metric("Finished trials", len(done))
+    stats[0].metric("Finished trials", int((table["state"] == "COMPLETE").sum()))
     stats[1].metric("Pruned early", int((table["state"] == "PRUNED").sum()))
-    stats[2].metric("Best val loss", f"{best['val_loss']:.4f}", help=f"trial #{best.name}")
-    stats[3].metric(f"Best trial's val {SCORE[task]}", f"{best['val_score']:.1%}")
+    stats[2].metric(
+        f"Best {score.short}",
+        score.format(best[score.column]),
+        help=f"{sentence(score.name)}, {objective.better}: trial #{best.name}",
+    )
+    stats[3].metric(
+        f"Best trial's {other.short}", other.format(best.get(other.column)), help=other.name
+    )
     st.markdown("\n".join(f"- {line}" for line in reading(study, task)))
 
 
@@ -54,6 +81,9 @@ def dark(figure):
 def show_charts(study: optuna.Study, table) -> None:
     """Parallel coordinates, importances and history; only the open tab is drawn (a rerun on
     switching): three Plotly charts cost every visit."""
+    objective = objective_of(study)
+    score = objective.measure
+    best = "highest" if objective.maximize else "lowest"
     coordinates, importances, history = st.tabs(
         ["Parallel coordinates", "Parameter importances", "Optimisation history"],
         key="sweep_view",
@@ -63,30 +93,54 @@ def show_charts(study: optuna.Study, table) -> None:
         with coordinates:
             with_pruned = st.toggle("Include pruned trials", value=True, key="sweep_with_pruned")
             st.caption(
-                "Each line is a trial, coloured by the lowest validation loss it reached (yellow "
-                "is best); a pruned trial's loss is the one it had when the pruner stopped it."
+                f"Each line is a trial, coloured by the {best} {score.name} it reached (yellow "
+                "is best); a pruned trial's score is the one it had when the pruner stopped it."
             )
-            st.plotly_chart(dark(parallel_coordinates(table, with_pruned)), key="sweep_parallel")
+            figure = parallel_coordinates(table, with_pruned, objective)
+            st.plotly_chart(dark(figure), key="sweep_parallel")
     if importances.open:
         with importances:
-            st.caption("How much of the variation in validation loss each hyperparameter explains.")
+            st.caption(f"How much of the variation in {score.name} each hyperparameter explains.")
             st.plotly_chart(dark(plot_param_importances(study)), key="sweep_importances")
     if history.open:
         with history:
+            scale = (
+                "; on a log scale, so one poor trial does not flatten all the others"
+                if score.log
+                else ""
+            )
             st.caption(
-                "Validation loss of each finished trial in the order they ran, and the best so "
-                "far; on a log scale, so one poor trial does not flatten all the others."
+                f"{sentence(score.name)} of each finished trial in the order "
+                f"they ran, and the best so far ({objective.better}){scale}."
             )
-            progress = dark(plot_optimization_history(study))
-            st.plotly_chart(
-                progress.update_yaxes(type="log", title="val loss"), key="sweep_history"
-            )
+            st.plotly_chart(history_figure(study, objective), key="sweep_history")
 
 
-def trial_columns(task: str) -> dict:
+def history_figure(study: optuna.Study, objective):
+    """optuna's optimisation history, its axis and legend in the study's score."""
+    score = objective.measure
+    figure = dark(plot_optimization_history(study))
+    names = {"Objective Value": score.short, "Best Value": "best so far"}
+    figure.for_each_trace(lambda trace: trace.update(name=names.get(trace.name, trace.name)))
+    figure.update_yaxes(
+        type="log" if score.log else "linear",
+        title=score.short,
+        tickformat=".0%" if score.percent else None,
+    )
+    return figure.update_xaxes(title="trial")
+
+
+def trial_columns(study: optuna.Study) -> dict:
+    """The table's columns in words, the study's score first: what the reader looks for must
+    not sit off the right edge."""
+    scores = {
+        m.column: st.column_config.NumberColumn(
+            m.short, format="percent" if m.percent else "%.4f", help=m.name
+        )
+        for m in measures(study)
+    }
     return {
-        "val_loss": st.column_config.NumberColumn("val loss", format="%.4f"),
-        "val_score": st.column_config.NumberColumn(f"val {SCORE[task]}", format="percent"),
+        **scores,
         "state": st.column_config.TextColumn("state"),
         "learning_rate": st.column_config.NumberColumn("learning rate", format="%.1e"),
         "batch_size": st.column_config.NumberColumn("batch size"),
@@ -99,8 +153,8 @@ def trial_columns(task: str) -> dict:
     }
 
 
-def show_trials(table, task: str) -> None:
-    """The trials, filtered by state, filters and conv blocks, best first."""
+def show_trials(study: optuna.Study, table) -> None:
+    """The trials, filtered by state, filters and conv blocks, best first by the study's score."""
     filters = st.columns(3)
     states = filters[0].multiselect(
         "State", sorted(table["state"].unique()), default=["COMPLETE"], key="sweep_states"
@@ -114,10 +168,9 @@ def show_trials(table, task: str) -> None:
     shown = table[
         table["state"].isin(states) & table["filters"].isin(widths) & table["blocks"].isin(blocks)
     ]
-    columns = trial_columns(task)
-    # Scores first: the column a reader looks for must not sit off the right edge.
+    columns = trial_columns(study)
     st.dataframe(
-        shown.sort_values("val_loss").rename_axis("trial"),
+        ranked(shown, objective_of(study)).rename_axis("trial"),
         column_order=[c for c in columns if c in shown],
         column_config=columns,
         key="sweep_table",
@@ -129,8 +182,9 @@ def show_how_to_run(task: str) -> None:
         st.markdown(
             f"""
 `python -m punks_core sweep --task {task} --trials 30` adds 30 trials to the shipped study
-(SQLite in `assets/sweeps/sweeps.db`). To share one study between machines, give every worker
-the same database URL and its own seed:
+(SQLite in `assets/sweeps/sweeps.db`); with `--replace` it deletes the study and starts it
+again, as it must when the study was scored another way. To share one study between machines,
+give every worker the same database URL and its own seed:
 
 ```
 python -m punks_core sweep --task {task} --trials 20 --seed 1 \\
