@@ -41,10 +41,6 @@ N_LABELS = len(LABELS)
 N_TYPES = len(TYPES)
 REAL_LABEL = 0.9  # one-sided label smoothing: the discriminator never gets fully sure
 AUX_WEIGHT = 0.2  # the label losses sum over 87 accessories: kept beside the GAN loss
-# The generator's label loss weighs the type five times: with equal weight the rare types'
-# skins (apes, aliens, zombies) stayed the common tan (zombie agreement 5 % at the best epoch).
-TYPE_WEIGHT = 5.0
-COLOUR_VECTOR = 16  # the discriminator reads each palette colour as this many learned numbers
 
 
 def colour_log_frequencies() -> np.ndarray:
@@ -84,37 +80,23 @@ def build_generator(latent_dim: int = LATENT_DIM) -> keras.Model:
         bias_initializer=keras.initializers.Constant(colour_log_frequencies()),
         name="palette_logits",
     )(x)
-    # The recipe also shifts every pixel's colour odds at once, so "a Zombie" can raise the
-    # zombie greens everywhere: through the softmax a colour of tiny probability gets almost no
-    # gradient pixel by pixel.
-    shift = layers.Dense(len(palette), kernel_initializer="zeros", name="condition_colours")(
-        condition
-    )
-    shift = layers.Reshape((1, 1, len(palette)), name="every_pixel")(shift)
-    logits = layers.Add(name="colour_logits")([logits, shift])
     image = PaletteChoice(palette, name="rgba")(logits)
     return keras.Model([noise, condition], [image, logits], name="generator")
 
 
 def build_discriminator() -> keras.Model:
-    """(punk as palette one-hots, condition) -> (a real/fake logit, 92 label logits).
+    """(punk, condition) -> (a real/fake logit, 92 label logits).
 
-    Each pixel comes in as a one-hot over the 222 palette colours and is read through a learned
-    16-number vector per colour (a 1x1 convolution), so the generator's straight-through
-    gradient reaches every colour's logit on its own; through RGBA it only said which way to
-    move in colour space, and the discriminator rejected 98 % of fakes by epoch 34 (d_fake 0.02;
-    with one-hots it stayed at 0.4 over 16 epochs, measured). The condition enters as eight
-    learned constant channels (as the type did in Keras' conditional GAN example), so every
-    filter can check the pixels against the recipe. The label logits (AC-GAN) learn all 92
-    labels from real punks.
+    The condition enters as eight learned constant channels beside RGBA (as the type did in
+    Keras' conditional GAN example), so every filter can check the pixels against the recipe.
+    The label logits (AC-GAN) learn all 92 labels from real punks.
     """
-    image = keras.Input((*IMAGE_SHAPE[:2], len(punk_palette())), name="punk_colours")
-    colours = layers.Conv2D(COLOUR_VECTOR, 1, use_bias=False, name="colour_vectors")(image)
+    image = keras.Input(IMAGE_SHAPE, name="punk")
     condition = keras.Input((N_LABELS,), name="condition")
     planes = layers.Dense(8, name="condition_planes")(condition)
     planes = layers.RepeatVector(IMAGE_SHAPE[0] * IMAGE_SHAPE[1])(planes)
     planes = layers.Reshape((*IMAGE_SHAPE[:2], 8))(planes)
-    x = layers.Concatenate()([colours, planes])
+    x = layers.Concatenate()([image, planes])
     for width in (64, 128):
         x = layers.Conv2D(width, 4, strides=2, padding="same")(x)
         x = layers.LeakyReLU(0.2)(x)
@@ -131,21 +113,7 @@ def _pixel_entropy(logits):
     return -tf.reduce_sum(tf.exp(log_p) * log_p, axis=-1)
 
 
-def straight_through_one_hot(logits):
-    """Each pixel's most likely colour as a one-hot, with the softmax's gradient (training)."""
-    hard = ops.one_hot(ops.argmax(logits, axis=-1), logits.shape[-1], dtype=logits.dtype)
-    soft = ops.softmax(logits, axis=-1)
-    return hard + soft - ops.stop_gradient(soft)
-
-
-def palette_one_hot(pixels):
-    """Punks in [-1, 1] (n, 24, 24, 4) -> each pixel's palette colour, one-hot (n, 24, 24, 222)."""
-    colours = ops.convert_to_tensor(punk_palette().astype(np.float32) / 127.5 - 1)
-    distance = ops.sum(colours**2, axis=-1) - 2 * ops.matmul(pixels, ops.transpose(colours))
-    return ops.one_hot(ops.argmin(distance, axis=-1), colours.shape[0], dtype=pixels.dtype)
-
-
-def _label_loss(target, logits, accessory_mask, type_weight: float = 1.0):
+def _label_loss(target, logits, accessory_mask):
     """Softmax cross-entropy over the types plus masked sigmoid cross-entropy per accessory."""
     type_loss = ops.mean(
         keras.losses.categorical_crossentropy(
@@ -153,7 +121,7 @@ def _label_loss(target, logits, accessory_mask, type_weight: float = 1.0):
         )
     )
     per_accessory = ops.binary_crossentropy(target[:, N_TYPES:], logits[:, N_TYPES:], True)
-    return type_weight * type_loss + ops.mean(ops.sum(per_accessory * accessory_mask, axis=1))
+    return type_loss + ops.mean(ops.sum(per_accessory * accessory_mask, axis=1))
 
 
 class ConditionalGAN(keras.Model):
@@ -193,8 +161,7 @@ class ConditionalGAN(keras.Model):
         # 1. The discriminator: real punks of their recipe against fakes of the same recipe;
         #    its label head learns every label a real punk shows.
         noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
-        _, fake_logits = self.generator([noise, asked], training=True)
-        real, fake = palette_one_hot(real), straight_through_one_hot(fake_logits)
+        fake, _ = self.generator([noise, asked], training=True)
         with tf.GradientTape() as tape:
             real_logit, real_labels = self.discriminator([real, asked], training=True)
             fake_logit, _ = self.discriminator([fake, asked], training=True)
@@ -212,10 +179,9 @@ class ConditionalGAN(keras.Model):
         #    and its label head finds the type and every accessory that was asked for.
         noise = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
         with tf.GradientTape() as tape:
-            _, colour_logits = self.generator([noise, asked], training=True)
-            fake = straight_through_one_hot(colour_logits)
+            fake, colour_logits = self.generator([noise, asked], training=True)
             logit, labels = self.discriminator([fake, asked], training=True)
-            g_labels = _label_loss(asked, labels, asked[:, N_TYPES:], TYPE_WEIGHT)
+            g_labels = _label_loss(asked, labels, asked[:, N_TYPES:])
             # Logged, not weighed: how unsure the generator still is of its pixels' colours.
             entropy = tf.reduce_mean(_pixel_entropy(colour_logits))
             g_loss = self.loss_fn(tf.ones_like(logit), logit) + AUX_WEIGHT * g_labels
