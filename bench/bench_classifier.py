@@ -68,8 +68,7 @@ def held_out_new_compositions(punks):
 def reencoded_test_punks(punks) -> tuple[np.ndarray, np.ndarray, int]:
     """The test punks encoded the nine ways of bench_upload.py and decoded by the app's
     upload reader: what a model sees after an upload. Refused files are left out (counted)."""
-    from bench_upload import ENCODINGS, with_options
-
+    from bench.bench_upload import ENCODINGS, with_options
     from punks_core.errors import InvalidImageError
     from punks_core.imaging import load_image
 

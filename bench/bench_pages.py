@@ -104,7 +104,7 @@ def settled_seconds(page) -> float:
     )
 
 
-def browser_loads(runs: int) -> None:
+def browser_loads(runs: int, only: list[str] | None = None) -> None:
     import os
 
     from playwright.sync_api import sync_playwright
@@ -113,6 +113,8 @@ def browser_loads(runs: int) -> None:
     from ui.navigation import HOME, lab_pages
 
     pages = [HOME, *lab_pages()]
+    if only:
+        pages = [p for p in pages if any(word.lower() in p.title.lower() for word in only)]
     first = {p.title: [] for p in pages}
     repeat = {p.title: [] for p in pages}
     load = [os.getloadavg()[0]]
@@ -190,10 +192,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--browser", action="store_true", help="real browser, real server")
+    parser.add_argument(
+        "--pages", nargs="*", help="--browser: only the pages whose title holds one of these words"
+    )
     args = parser.parse_args()
     runs = args.runs
     if args.browser:
-        browser_loads(runs)
+        browser_loads(runs, args.pages)
         return
 
     print("| measurement | median | max | target |")

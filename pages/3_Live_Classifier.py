@@ -31,7 +31,7 @@ prediction = classifier.classify(image, threshold)
 show_prediction(punks, punk, prediction, threshold)
 
 st.header("What if this punk did not wear it?")
-show_one_layer_off(image, classifier, threshold)
+show_one_layer_off(image, classifier, prediction, threshold)
 
 st.header("Which pixels made it say that?")
 show_evidence(classifier, kind, image, explained_label(kind, image, prediction))

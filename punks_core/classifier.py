@@ -51,14 +51,25 @@ def _as_batch(images: np.ndarray) -> np.ndarray:
     return images.astype("float32")
 
 
-def _occluded(image: np.ndarray) -> np.ndarray:
-    """577 copies of a punk: copy k has pixel k made transparent, the last one is intact."""
+def _occluded(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Copies of a punk with one pixel made transparent each, then the intact punk last, and
+    which pixels (flat indices) were erased. Pixels that are already transparent are skipped:
+    erasing them changes nothing (their share of the map is exactly 0), and they are half of
+    a punk, so a map costs half the forward passes."""
     image = np.asarray(image, dtype=np.uint8)
     side = INPUT_SHAPE[0]
-    occluded = np.repeat(image[None], side * side + 1, axis=0)
-    pixels = np.arange(side * side)
-    occluded[pixels, pixels // side, pixels % side] = 0
-    return occluded
+    pixels = np.flatnonzero(image.reshape(side * side, -1).any(axis=1))
+    occluded = np.repeat(image[None], len(pixels) + 1, axis=0)
+    occluded[np.arange(len(pixels)), pixels // side, pixels % side] = 0
+    return occluded, pixels
+
+
+def _per_pixel(drops: np.ndarray, pixels: np.ndarray) -> np.ndarray:
+    """A (24, 24) map holding `drops` at the flat `pixels` and 0 elsewhere."""
+    side = INPUT_SHAPE[0]
+    result = np.zeros(side * side, dtype=np.float64)
+    result[pixels] = drops
+    return result.reshape(side, side)
 
 
 class PunkClassifier:
@@ -142,9 +153,10 @@ class PunkClassifier:
     def saliency(self, image: np.ndarray, label: str) -> np.ndarray:
         """How much each pixel matters to `label`: an occlusion map (24, 24).
 
-        Each of the 576 pixels in turn is made transparent (the background) and the drop in
-        the label's probability is recorded; positive = the pixel supports the label. All
-        occluded copies go through the network in one batch.
+        Each pixel that is not already transparent is in turn made transparent (the
+        background) and the drop in the label's probability is recorded; positive = the
+        pixel supports the label (a transparent pixel's share is 0: erasing it changes
+        nothing). The occluded copies go through the network in batches.
 
         Args:
             image: one uint8 RGBA punk (24, 24, 4).
@@ -153,11 +165,11 @@ class PunkClassifier:
         if label not in LABELS:
             raise ValueError(f"unknown label {label!r}.")
         column = LABELS.index(label)
-        # Three batches of 193 instead of one of 577: a third of the peak memory per request,
-        # which matters when many sessions ask at once.
-        probabilities = self._run(self.model, _occluded(image), batch_size=193)[:, column]
-        side = INPUT_SHAPE[0]
-        return (probabilities[-1] - probabilities[:-1]).reshape(side, side)
+        # Batches of at most 193 instead of one of up to 577: a third of the peak memory per
+        # request, which matters when many sessions ask at once.
+        occluded, pixels = _occluded(image)
+        probabilities = self._run(self.model, occluded, batch_size=193)[:, column]
+        return _per_pixel(probabilities[-1] - probabilities[:-1], pixels)
 
     def log_odds(self, images: np.ndarray, label: str) -> np.ndarray:
         """log10 of the odds the model gives `label`, (N,), from the layer before the outputs.
@@ -194,9 +206,9 @@ class PunkClassifier:
         Returns:
             (24, 24) float64; positive = the pixel supports the label.
         """
-        odds = self.log_odds(_occluded(image), label)
-        side = INPUT_SHAPE[0]
-        return (odds[-1] - odds[:-1]).reshape(side, side)
+        occluded, pixels = _occluded(image)
+        odds = self.log_odds(occluded, label)
+        return _per_pixel(odds[-1] - odds[:-1], pixels)
 
     def layer_table(self) -> pd.DataFrame:
         """Each layer: name, type, output shape, parameters and how they are counted."""

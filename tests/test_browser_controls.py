@@ -437,6 +437,9 @@ def test_convolution_cells_take_fractions_and_refuse_words(open_page, punks):
 
 def test_sweeps_show_the_shipped_studies(open_page):
     page = open_page("6_Sweeps.py")
+    expect(key(page, "sweep_history").locator(".js-plotly-plot")).to_be_visible()  # opens here
+    page.get_by_role("tab", name="Parallel coordinates").click()
+    wait_until_idle(page, SLOW_MS)
     chart = key(page, "sweep_parallel").locator(".js-plotly-plot")
     axes = ("log2 batch size", "log10 learning rate", "dropout", "filters", "blocks")
     for axis in (*axes, "finished", "log10 val loss"):
@@ -445,12 +448,12 @@ def test_sweeps_show_the_shipped_studies(open_page):
     expect(page.get_by_text("Best trial's val type accuracy")).to_be_visible()
     key(page, "sweep_task").get_by_role("radio", name="Type + accessories (92 labels)").click()
     wait_until_idle(page, SLOW_MS)
-    expect(page.get_by_text("Best trial's val exact match")).to_be_visible()
+    expect(page.get_by_text("Best val exact match (visible)")).to_be_visible()
     chosen = key(page, "sweep_task").get_by_role("radio", name="Type + accessories (92 labels)")
     chosen.click()  # again: the task stays chosen, its figures stay
     wait_until_idle(page, SLOW_MS)
     expect(chosen).to_be_checked()
-    expect(page.get_by_text("Best trial's val exact match")).to_be_visible()
+    expect(page.get_by_text("Best val exact match (visible)")).to_be_visible()
     expect(key(page, "sweep_parallel").locator(".js-plotly-plot")).to_contain_text("dropout")
     screenshot(page, "6_Sweeps.py")
 

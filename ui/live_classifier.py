@@ -66,8 +66,8 @@ def show_prediction(punks: Punks, punk: DecodedUpload, prediction, threshold: fl
             show_truth(punks, known, prediction)
 
     probabilities = prediction.probabilities
-    type_chart, accessory_table = st.columns(2)
-    type_chart.plotly_chart(
+    type_table, accessory_table = st.columns(2)
+    type_table.plotly_chart(
         px.bar(
             probabilities[list(TYPES)],
             range_y=[0, 1],
@@ -78,6 +78,7 @@ def show_prediction(punks: Punks, punk: DecodedUpload, prediction, threshold: fl
     )
     top = probabilities[list(ACCESSORIES)].sort_values(ascending=False).head(12).to_frame()
     top["worn?"] = top["probability"] >= threshold
+    accessory_table.markdown(f"**Most likely accessories** (worn at ≥ {threshold:.2f})")
     accessory_table.dataframe(top.style.format({"probability": "{:.3f}"}), key="classifier_top")
 
 
@@ -110,7 +111,7 @@ def show_truth(punks: Punks, known: int, prediction) -> None:
         st.caption("This punk was in the training or validation data.")
 
 
-def show_one_layer_off(image, classifier, threshold: float) -> None:
+def show_one_layer_off(image, classifier, prediction, threshold: float) -> None:
     """Take one accessory layer off the punk (any image the layers paint exactly), re-predict."""
     layers = layers_or_stop()
     try:
@@ -127,7 +128,7 @@ def show_one_layer_off(image, classifier, threshold: float) -> None:
     off = st.selectbox("Take off", worn, key="classifier_take_off")
     without = layers.render(base, [name for name in worn if name != off])
     after = classifier.classify(without, threshold)
-    before = set(classifier.classify(image, threshold).accessories)
+    before = set(prediction.accessories)
     picture, words = st.columns([1, 4])
     with picture:
         show_punk(without, scale=6)
@@ -146,7 +147,8 @@ def show_one_layer_off(image, classifier, threshold: float) -> None:
 
 @st.cache_data(max_entries=256)
 def evidence_map(kind: str, pixels: bytes, label: str) -> np.ndarray:
-    # 577 forward passes: cached, so moving the threshold slider does not redo them.
+    # A forward pass per visible pixel (about 250): cached, so the threshold slider and the
+    # label box do not redo them.
     image = np.frombuffer(pixels, np.uint8).reshape(24, 24, 4)
     return cached_classifier(kind).evidence(image, label)
 

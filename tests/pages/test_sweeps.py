@@ -116,7 +116,11 @@ def test_each_task_shows_plots_reading_and_table(open_page, task):
 
 @pytest.mark.parametrize(
     ("tab", "chart"),
-    [("Parameter importances", "sweep_importances"), ("Optimisation history", "sweep_history")],
+    [
+        ("Parameter importances", "sweep_importances"),
+        ("Optimisation history", "sweep_history"),
+        ("Parallel coordinates", "sweep_parallel"),
+    ],
 )
 def test_opening_a_tab_draws_its_chart_alone(open_page, tab, chart):
     app = open_page(PAGE)
