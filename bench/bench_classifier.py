@@ -122,7 +122,7 @@ def bench(kind: str, punks, swapped, new, reencoded) -> dict:
         "classify, 1 punk (median)": (
             f"{median_seconds(lambda: classifier.classify(one)) * 1000:.1f} ms"
         ),
-        "saliency, 576 occlusions (median)": (
+        "saliency, one occlusion per visible pixel (median)": (
             f"{median_seconds(lambda: classifier.saliency(one, 'Male')) * 1000:.0f} ms"
         ),
         "load incl. TF import (fresh process)": f"{load_seconds(kind):.1f} s",
