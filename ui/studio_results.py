@@ -22,7 +22,7 @@ from punks_core.studio_figures import (
 )
 from punks_core.studio_record import score, shipped_scores, split_for, task_truth
 from punks_core.studio_setup import Experiment
-from punks_core.upload import known_punk, read_upload
+from punks_core.upload import DecodedUpload, known_punk, read_upload
 from ui.loaders import cached_classifier, read_upload_or_stop, shipped_punks
 from ui.navigation import LAB_PAGES
 from ui.pixels import show_punk
@@ -127,7 +127,7 @@ def try_it(result, experiment: Experiment, punks) -> None:
     sources = SOURCES + ([BUILDER] if "builder_punk" in state else [])
     source = st.radio("Punk", sources, horizontal=True, key="studio_try_source")
     if source == BUILDER:
-        image = state.builder_punk
+        punk = DecodedUpload(state.builder_punk, punks.index.find(state.builder_punk))
     elif source == "Upload an image":
         upload = st.file_uploader(
             "A CryptoPunk image: 24x24 or any upscale, PNG, JPEG, WebP or GIF",

@@ -139,6 +139,18 @@ def test_a_tiny_cnn_trains_end_to_end(open_studio):
     assert "Network:" in texts(app.markdown) and "Truth:" in texts(app.markdown)
 
 
+def test_the_builders_punk_can_be_tried_and_is_named_when_it_is_an_original(open_studio, punks):
+    app = open_studio(TINY)
+    app.button(key="studio_train").click().run()
+    wait_for_result(app)
+    app.session_state["builder_punk"] = np.array(punks.images[punks.row(1234)])
+    app.run()
+    app.radio(key="studio_try_source").set_value("The Punk Builder's punk").run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert "CryptoPunk #1234" in texts(app.caption)
+    assert "Network:" in texts(app.markdown)
+
+
 def test_stop_keeps_what_was_learned(open_studio):
     app = open_studio(TINY | {"punks": "4000", "batch": "10", "epochs": "20"})
     app.button(key="studio_train").click().run()
