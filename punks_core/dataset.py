@@ -59,15 +59,8 @@ class PunkIndex:
         """The id of the punk whose pixels are exactly `image` (24, 24, 4), or None."""
         return self._ids.get(np.ascontiguousarray(image, dtype=np.uint8).tobytes())
 
-    def find_each(self, images: np.ndarray) -> np.ndarray:
-        """For each image of `images` (n, 24, 24, 4), its punk id, or -1 where it is none."""
-        return np.array([-1 if (k := self.find(image)) is None else k for image in images], int)
-
     def __contains__(self, image: np.ndarray) -> bool:
         return self.find(image) is not None
-
-    def __len__(self) -> int:
-        return len(self._ids)
 
 
 @dataclass(frozen=True)
