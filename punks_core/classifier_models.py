@@ -12,7 +12,7 @@ from keras import initializers, layers
 from punks_core.constants import IMAGE_SHAPE
 from punks_core.labels import ACCESSORIES, TYPES
 from punks_core.palette import punk_palette
-from punks_core.palette_layers import PaletteIndex
+from punks_core.palette_layers import ColourIndex
 
 INPUT_SHAPE = IMAGE_SHAPE
 N_TYPES = len(TYPES)
@@ -58,6 +58,7 @@ def build_cnn(
     batch_norm: bool = True,
     blocks: int = 2,
     task: str = "all",
+    colours=None,
 ) -> keras.Model:
     """A small CNN that sees every pixel at full 24x24 resolution before any pooling.
 
@@ -66,7 +67,7 @@ def build_cnn(
     filters of the block before) and a 2x2 max-pool, so the second block's features see 10x10
     pixels: a whole eye region, a beard, the edge of a hat. The Dense layer then learns, like
     a template, where each sprite is drawn. Beside the first RGBA convolution, each pixel's
-    palette colour enters as a learned 8-number vector (`PaletteIndex` + `Embedding`), so
+    colour enters as a learned 8-number vector (`ColourIndex` + `Embedding`), so
     colours a few levels apart, as rosy cheeks and spots are on skin, are told apart as
     easily as any two. (The previous shipped CNN, a 3x3 and a 1x1
     convolution and one pool, never learned Vampire Hair or Wild Blonde: their outputs died
@@ -81,16 +82,18 @@ def build_cnn(
         blocks: how many conv-pool blocks after the first convolution (the sweeps try 1 and
             2; the shipped CNN has 2).
         task: "all" for the 92 labels, "type" for the five types only.
+        colours: the RGBA colours (K, 4) that get a token of their own (default: the 222 of
+            the punk palette); any other colour shares token 0. Training adds the blends that
+            new compositions show (a Mole on an Ape is a colour no real punk has).
     """
     inputs = keras.Input(INPUT_SHAPE, name="rgba")
     x = layers.Rescaling(1 / 255, name="scale")(inputs)  # alpha too: smoke is half-transparent
     x = _convolution(x, filters, "conv1", batch_norm)
     # Beside the RGBA filters, each pixel's palette colour as a learned vector: colours a few
     # levels apart (rosy cheeks, spots on skin) become as distinct as any two.
-    palette = punk_palette()
-    tokens = PaletteIndex(palette, name="palette_index")(inputs)
-    colours = layers.Embedding(len(palette), PALETTE_EMBEDDING, name="palette_embedding")(tokens)
-    x = layers.Concatenate(name="rgba_and_colours")([x, colours])
+    index = ColourIndex(punk_palette() if colours is None else colours, name="palette_index")
+    vectors = layers.Embedding(index.tokens, PALETTE_EMBEDDING, name="palette_embedding")
+    x = layers.Concatenate(name="rgba_and_colours")([x, vectors(index(inputs))])
     for block in range(blocks):
         x = _convolution(x, filters * 2**block, f"conv{block + 2}", batch_norm)
         x = layers.MaxPooling2D(2, name=f"pool{block + 1}")(x)

@@ -15,7 +15,12 @@ from punks_core import classifier_training
 from punks_core.augment import TONE_NAMES, SkinSwapper, skin_tones
 from punks_core.classifier import PunkClassifier, load_classifier
 from punks_core.classifier_models import build_cnn, build_fnn
-from punks_core.classifier_training import TrainPunksAndNewOnes, ValExactMatch, train_classifier
+from punks_core.classifier_training import (
+    ValExactMatch,
+    batches_per_epoch,
+    train_classifier,
+    training_batches,
+)
 from punks_core.dataset import Punks
 from punks_core.errors import ModelError
 from punks_core.labels import ACCESSORIES, LABELS, TYPES
@@ -59,6 +64,30 @@ def test_palette_index_names_each_punk_colour_exactly(punks):
     near = palette[40].astype("float32") + [2, -1, 1, 0]
     nearest = int(((palette.astype("float32") - near) ** 2).sum(axis=1).argmin())
     assert int(np.asarray(layer(near[None, None]))[0, 0]) == nearest
+
+
+def test_colour_index_tokens_each_listed_colour_and_gives_others_token_zero(punks, tmp_path):
+    from punks_core.palette import punk_palette
+    from punks_core.palette_layers import ColourIndex
+
+    palette = punk_palette()
+    mole_on_ape = np.array([46, 34, 19, 255], np.uint8)  # a blend no real punk shows
+    layer = ColourIndex(np.concatenate([palette, mole_on_ape[None]]))
+    assert layer.tokens == len(palette) + 2
+    listed = np.asarray(layer.colours)
+    tokens = np.asarray(layer(punks.images[:4].astype("float32")))
+    assert tokens.min() >= 1
+    np.testing.assert_array_equal(listed[tokens - 1], punks.images[:4])
+    pixels = np.stack([mole_on_ape, [46, 34, 20, 255], [255, 255, 255, 254]]).astype("float32")
+    mole, off_by_one, unlisted = np.asarray(layer(pixels[None]))[0]
+    assert (listed[mole - 1] == mole_on_ape).all()
+    assert off_by_one == 0 and unlisted == 0  # no colour borrows another's token
+    # the colours travel in the model file
+    inputs = keras.Input((24, 24, 4))
+    model = keras.Model(inputs, ColourIndex(listed)(inputs))
+    model.save(tmp_path / "tokens.keras")
+    again = keras.saving.load_model(tmp_path / "tokens.keras")
+    np.testing.assert_array_equal(np.asarray(again(punks.images[:4].astype("float32"))), tokens)
 
 
 def test_fnn_is_dense_only_with_expected_parameters():
@@ -154,7 +183,9 @@ def test_layer_table_formulas_match_parameter_counts(tiny):
     conv1 = table.set_index("layer").loc["conv1"]
     assert conv1["formula"] == f"(3·3·4 + 1)·{n} = {(3 * 3 * 4 + 1) * n:,}"
     embedding = table.set_index("layer").loc["palette_embedding"]
-    assert embedding["formula"] == "222 colours · 8 = 1,776"
+    tokens = classifier.model.get_layer("palette_embedding").input_dim
+    assert tokens > 222  # the palette, the compositions' blends, and "any other colour"
+    assert embedding["formula"] == f"{tokens} colours · 8 = {tokens * 8:,}"
     for row in table[table["formula"].str.startswith("(")].itertuples():
         # "(f·f·c_in + 1)·n = total" or "(n_in + 1)·n_out = total"
         match = re.fullmatch(r"\(([\d·]+) \+ 1\)·(\d+) = ([\d,]+)", row.formula)
@@ -199,29 +230,25 @@ def test_training_batches_show_every_train_punk_once_and_redraw_new_ones(monkeyp
     train_labels = rng.integers(0, 2, (10, len(LABELS))).astype("float32")
     new_labels = rng.integers(0, 2, (30, len(LABELS))).astype("float32")
     label_of = {i: train_labels[i] for i in range(10)} | {100 + j: new_labels[j] for j in range(30)}
-    batches = TrainPunksAndNewOnes(train, train_labels, new, new_labels, seed=0, batch_size=4)
+    batches = training_batches(train, train_labels, new, new_labels, seed=0, batch_size=4, epochs=2)
+    per_epoch = batches_per_epoch(10, 30, batch_size=4)
+    assert per_epoch == 4  # (10 + 5) / 4, rounded up
 
-    def one_epoch():
-        seen = []
-        for index in range(len(batches)):
-            images, labels, weights = batches[index]
-            assert images.dtype == np.float32 and images.shape[1:] == (24, 24, 4)
-            assert labels.shape == (len(images), len(LABELS)) and weights.shape == (len(images),)
-            assert (weights >= 1).all()
-            ids = images[:, 0, 0, 0].astype(int)
-            assert all((label_of[i] == row).all() for i, row in zip(ids, labels, strict=True))
-            seen += list(ids)
-        return seen
-
-    assert len(batches) == 4  # (10 + 5) / 4, rounded up
+    seen = []
+    for images, labels, weights in batches.as_numpy_iterator():
+        assert images.dtype == np.float32 and images.shape[1:] == (24, 24, 4)
+        assert labels.shape == (len(images), len(LABELS)) and weights.shape == (len(images),)
+        assert (weights >= 1).all()
+        ids = images[:, 0, 0, 0].astype(int)
+        assert all((label_of[i] == row).all() for i, row in zip(ids, labels, strict=True))
+        seen.append(list(ids))
+    assert len(seen) == 2 * per_epoch  # no batch spans two epochs
     drawn = []
     for epoch in range(2):
-        if epoch:
-            batches.on_epoch_end()
-        seen = one_epoch()
+        epoch_ids = sum(seen[epoch * per_epoch : (epoch + 1) * per_epoch], [])
         # every train punk exactly once, and 5 distinct new ones
-        assert len(seen) == 15 and sorted(seen)[:10] == list(range(10))
-        drawn.append(set(seen) - set(range(10)))
+        assert len(epoch_ids) == 15 and sorted(epoch_ids)[:10] == list(range(10))
+        drawn.append(set(epoch_ids) - set(range(10)))
         assert len(drawn[-1]) == 5 and drawn[-1] <= set(range(100, 130))
     assert drawn[0] != drawn[1]  # each epoch a fresh draw of new punks
 

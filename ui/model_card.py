@@ -22,7 +22,8 @@ def layers_tab(classifier) -> None:
     st.caption(
         "A Conv2D layer learns (f·f·c_in + 1)·filters numbers: one f×f kernel per input "
         "channel, plus a bias, for each filter. A Dense layer learns (n_in + 1)·n_out; an "
-        "Embedding learns one vector per palette colour."
+        "Embedding learns one vector per colour it tells apart (the punk palette, the blends "
+        "that new compositions show, and one for any other colour)."
     )
 
 
