@@ -18,8 +18,10 @@ import numpy as np
 
 from punks_core.augment import SkinSwapper
 from punks_core.classifier import load_classifier
+from punks_core.compositions import twin_recipes
 from punks_core.dataset import load_punks
 from punks_core.labels import LABELS
+from punks_core.layers import load_layers
 from punks_core.scoring import evaluate, skin_swap_set
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +32,7 @@ LOAD_SNIPPET = """
 import time
 start = time.perf_counter()
 from punks_core.classifier import load_classifier
+from punks_core.compositions import twin_recipes
 load_classifier(kind={kind!r})
 print(time.perf_counter() - start)
 """
@@ -87,13 +90,15 @@ def reencoded_test_punks(punks) -> tuple[np.ndarray, np.ndarray, int]:
     return np.stack(images), np.stack(labels), refused
 
 
-def bench(kind: str, punks, swapped, new, reencoded) -> dict:
+def bench(kind: str, punks, swapped, new, reencoded, twins) -> dict:
     classifier = load_classifier(kind=kind)
     test = punks.split("test")
     scores = classifier.predict_proba(test.images).to_numpy()
     visible = evaluate(scores, test.visible_labels[list(LABELS)].to_numpy())
     metrics = evaluate(scores, test.labels[list(LABELS)].to_numpy())
     on_new = evaluate(classifier.predict_proba(new.images).to_numpy(), new.labels)
+    alone = ~twins  # compositions whose pixels no other recipe paints with other labels
+    on_alone = evaluate(classifier.predict_proba(new.images[alone]).to_numpy(), new.labels[alone])
     images, truth, refused = reencoded
     on_uploads = evaluate(classifier.predict_proba(images).to_numpy(), truth)
     swap_images, swap_truth, swap_new = swapped
@@ -106,6 +111,8 @@ def bench(kind: str, punks, swapped, new, reencoded) -> dict:
         f"new compositions ({len(new.images):,}, 11 bases), visible exact match": (
             f"{on_new['exact_match']:.2%}"
         ),
+        f"… of them the {alone.sum():,} with no twin recipe ({twins.sum()} twins: about "
+        f"{1 - twins.mean() / 2:.2%} expected at best)": f"{on_alone['exact_match']:.2%}",
         f"test punks re-encoded 9 ways ({len(images):,} decoded, {refused} refused), "
         "visible exact match": f"{on_uploads['exact_match']:.2%}",
         "test type accuracy": f"{metrics['type_accuracy']:.2%}",
@@ -137,8 +144,9 @@ def main() -> None:
     swapper = SkinSwapper.fit(punks.split("train"))
     swapped = skin_swap_set(punks.split("test"), swapper, punks)
     new = held_out_new_compositions(punks)
+    twins = twin_recipes(load_layers(), new)
     reencoded = reencoded_test_punks(punks)
-    rows = {kind: bench(kind, punks, swapped, new, reencoded) for kind in ("cnn", "fnn")}
+    rows = {kind: bench(kind, punks, swapped, new, reencoded, twins) for kind in ("cnn", "fnn")}
     print("| metric | CNN | FNN |")
     print("| --- | ---: | ---: |")
     for name in rows["cnn"]:

@@ -90,3 +90,27 @@ def paint_new_punks(
                 labels[k, LABEL_INDEX[name]] = 1
         recipes.append((base, tuple(names)))
     return Compositions(images, labels, recipes)
+
+
+def twin_recipes(layers, compositions: Compositions) -> np.ndarray:
+    """Which compositions have a twin: the same pixels painted with other visible labels.
+
+    Exchanging one visible accessory for another the head wears can repaint the very same
+    image (a Chinstrap under a Normal Beard Black shows exactly the pixels a Front Beard would),
+    so no pixel reader can be right on both. Only single exchanges are tried: a lower bound.
+
+    Returns:
+        (N,) bool, True where a twin exists.
+    """
+    twins = np.zeros(len(compositions.recipes), bool)
+    for k, (base, names) in enumerate(compositions.recipes):
+        hidden = set(layers.hidden_labels(base, names))
+        others = [name for name in layers.accessories_for(base) if name not in names]
+        shown = [name for name in names if name not in hidden]
+        twins[k] = any(
+            np.array_equal(layers.render(base, [n for n in names if n != name] + [other]),
+                           compositions.images[k])
+            for name in shown
+            for other in others
+        )  # fmt: skip
+    return twins
