@@ -4,7 +4,7 @@ import streamlit as st
 
 from punks_core.sweep import trials_table
 from ui.navigation import page_header
-from ui.sweeps import show_charts, show_how_to_run, show_summary, show_trials, study_or_stop
+from ui.sweeps import show_how_to_run, show_summary, show_views, study_or_stop
 
 TASKS = {"Type (5 classes)": "type", "Type + accessories (92 labels)": "all"}
 
@@ -23,8 +23,5 @@ task = TASKS[label or next(iter(TASKS))]
 study = study_or_stop(task)
 table = trials_table(study)
 show_summary(study, table, task)
-show_charts(study, table)
-
-st.subheader("Trials")
-show_trials(study, table)
+show_views(study, table)
 show_how_to_run(task)

@@ -67,7 +67,7 @@ def show_label_counts(punks: Punks, log_scale: bool) -> None:
 
 def show_splits(punks: Punks) -> None:
     st.subheader("Punks per split")
-    st.dataframe(split_type_counts(punks).rename_axis("type"), key="balance_splits")
+    st.table(split_type_counts(punks).rename_axis("type"))
     ranges = ", ".join(f"{name} = ids {r.start}–{r.stop - 1}" for name, r in SPLITS.items())
     st.caption(f"{ranges}. The test split holds 2 apes and no alien: all 9 aliens are in train.")
 
@@ -100,14 +100,22 @@ def show_baseline(punks: Punks, labels: list[str], split: str) -> None:
             "for any punk, so it scores higher than the plain share of Male punks, which is "
             "the majority-class accuracy and the exact match."
         )
-    st.latex(
-        r"\text{Hamming} = \frac{1}{N\,L}\sum_{i=1}^{N}\sum_{j=1}^{L}[\hat y_{j} = y_{ij}]"
-        r"\qquad \text{exact match} = \frac{1}{N}\sum_{i=1}^{N}[\hat y = y_i]"
-    )
-    st.caption(f"N = {baseline.n_punks:,} punks of the {split} split, L = {len(labels)} labels.")
+    # Lazy: typeset maths loads KaTeX, about 0.1 s of every visit (measured).
+    formulas = st.expander("How the two scores are computed", key="balance_formulas",
+                           on_change="rerun")  # fmt: skip
+    if formulas.open:
+        formulas.latex(
+            r"\text{Hamming} = \frac{1}{N\,L}\sum_{i=1}^{N}\sum_{j=1}^{L}[\hat y_{j} = y_{ij}]"
+            r"\qquad \text{exact match} = \frac{1}{N}\sum_{i=1}^{N}[\hat y = y_i]"
+        )
+        formulas.caption(
+            f"N = {baseline.n_punks:,} punks of the {split} split, L = {len(labels)} labels: "
+            "the per-label accuracy counts every right yes/no answer, the exact match only "
+            "punks with all L right."
+        )
     why_not_92_percent(punks)
     per_label = baseline.per_label.rename("baseline accuracy").rename_axis("label").to_frame()
-    st.dataframe(per_label.style.format("{:.2%}"), key="balance_per_label")
+    st.table(per_label.style.format("{:.2%}"))
 
 
 def why_not_92_percent(punks: Punks) -> None:
@@ -154,31 +162,21 @@ def show_ceiling(punks: Punks, split: str) -> None:
     top.metric(
         f"Ceiling, exact match ({split})", f"{ceiling.loc[split, 'exact-match ceiling']:.2%}"
     )
-    st.dataframe(
+    st.table(
         ceiling.style.format(
             {"punks": "{:,.0f}", "with a hidden label": "{:,.0f}", "hidden share": "{:.2%}",
              "exact-match ceiling": "{:.2%}"}
-        ),
-        key="balance_ceiling",
+        )
     )  # fmt: skip
-    with st.expander("Which accessories hide, and how often"):
-        st.dataframe(hidden_counts(punks), key="balance_hidden_counts")
-
-
-def show_lift(punks: Punks, report: dict) -> None:
-    """The trained CNN's weakest labels by F1, and its lift over the baseline on each."""
-    on_test = constant_baseline(punks, list(LABELS), "test")
-    lift = pd.DataFrame(report["per_label"]).set_index("label")
-    lift = lift[lift["test_positives"] > 0].sort_values(["f1", "lift"])
-    weakest = lift.head(20)
-    st.markdown(
-        f"On the test split the CNN gets **{report['test']['exact_match']:.1%}** of punks fully "
-        f"right (the constant answer: {on_test.exact_match:.1%}). Accuracy flatters rare labels "
-        "(always answering “no” is already right on nearly every punk), so the labels are "
-        "ranked by **F1**, which only rewards finding the punks that do wear it. "
-        f"{(lift['lift'] > 0).sum()} of {len(lift)} labels present in the test split beat "
-        "their baseline's accuracy; the 20 weakest by F1, worst at the top:"
+    hiding = st.expander(
+        "Which accessories hide, and how often", key="balance_hiding", on_change="rerun"
     )
+    if hiding.open:
+        hiding.dataframe(hidden_counts(punks), key="balance_hidden_counts")
+
+
+def show_weakest(weakest: pd.DataFrame) -> None:
+    """The weakest labels' F1 as bars, worst at the top."""
     figure = px.bar(
         weakest,
         x="f1",
@@ -195,8 +193,40 @@ def show_lift(punks: Punks, report: dict) -> None:
         "the label, R (recall) the share of the wearers it finds. Lift = its accuracy − the "
         "baseline's."
     )
+
+
+def show_lift(punks: Punks, report: dict) -> None:
+    """The trained CNN's weakest labels by F1, and its lift over the baseline on each."""
+    on_test = constant_baseline(punks, list(LABELS), "test")
+    lift = pd.DataFrame(report["per_label"]).set_index("label")
+    lift = lift[lift["test_positives"] > 0].sort_values(["f1", "lift"])
+    weakest = lift.head(20)
+    st.markdown(
+        f"On the test split the CNN gets **{report['test']['exact_match']:.1%}** of punks fully "
+        f"right (the constant answer: {on_test.exact_match:.1%}). Accuracy flatters rare labels "
+        "(always answering “no” is already right on nearly every punk), so the labels are "
+        "ranked by **F1**, which only rewards finding the punks that do wear it. "
+        f"{(lift['lift'] > 0).sum()} of {len(lift)} labels present in the test split beat "
+        "their baseline's accuracy. The five weakest:"
+    )
+    five = weakest.head(5)[["f1", "test_positives", "lift"]]
+    five.columns = ["F1", "punks wearing it (test)", "lift"]
+    st.table(five.rename_axis("label").style.format({"F1": "{:.3f}", "lift": "{:+.3f}"}))
+    # Lazy, like the table below: the page's one chart on opening is the counts above (each
+    # Plotly chart is drawn on every visit, and Plotly itself costs a new tab about 0.6 s).
+    weakest_box = st.expander(
+        "The 20 weakest labels by F1, worst at the top", key="balance_weakest", on_change="rerun"
+    )
+    if weakest_box.open:
+        with weakest_box:
+            show_weakest(weakest)
+    every_label = st.expander(
+        f"All {len(lift)} labels, as a table", key="balance_every_label", on_change="rerun"
+    )
+    if not every_label.open:
+        return
     table = lift[["test_positives", "baseline_accuracy", "model_accuracy", "f1", "lift"]]
-    st.dataframe(
+    every_label.dataframe(
         table,
         column_config={
             "test_positives": st.column_config.NumberColumn("punks wearing it (test)"),

@@ -107,8 +107,13 @@ CURVES = ("Type agreement", "Punk FID", "Accessories found", "Losses")
 
 
 def show_curves(history: pd.DataFrame, epoch: int) -> None:
-    """The training curves, one tab at a time (only the open tab is drawn), the epoch marked."""
-    tabs = st.tabs(CURVES, key="gan_curves", on_change="rerun")
+    """The training curves, on request and one tab at a time (only what is open is drawn), the
+    epoch marked. Closed at first: a Plotly chart costs a new tab about 0.6 s to load Plotly
+    itself, and the page's grid and metrics are what a visitor comes for."""
+    box = st.expander("Training curves, this epoch marked", key="gan_curves_box", on_change="rerun")
+    if not box.open:
+        return
+    tabs = box.tabs(CURVES, key="gan_curves", on_change="rerun")
     if tabs[0].open:
         tabs[0].plotly_chart(
             curves(history, AGREEMENT, "Type agreement (the classifier's verdict)", epoch, "share"),
@@ -211,7 +216,7 @@ def show_live_generation(punks: Punks) -> None:
         f"Asked for {asking}. Below each generated punk: the nearest of the 10,000 real punks."
     )
     st.markdown("**The classifier's verdict on what was asked for** (✓ at 50 % or more)")
-    st.dataframe(verdicts(samples, (live_type, *asked)), key="gan_verdicts")
+    st.table(verdicts(samples, (live_type, *asked)))
     pixels = differing_pixels(samples, nearest)
     st.caption(
         "Nearest real punks (pixel distance): "

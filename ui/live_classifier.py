@@ -1,9 +1,13 @@
 """The Live Classifier's parts: the punk to classify, the model's answer beside the truth, one
 layer taken off, the evidence map (which pixels made it say that) and Keras in five steps."""
 
+import io
+
 import numpy as np
 import plotly.express as px
 import streamlit as st
+from matplotlib import style
+from matplotlib.figure import Figure
 
 from punks_core.dataset import N_PUNKS, SPLITS, Punks
 from punks_core.errors import LayerError
@@ -16,6 +20,7 @@ from ui.loaders import cached_classifier, layers_or_stop, read_upload_or_stop
 from ui.pixels import show_punk
 
 SOURCES = ["Random test punk", "Punk by id", "Upload an image"]
+MIN_EVIDENCE_SCALE = 0.05  # the colour scale's least reach: a near-flat map stays pale
 FIVE_STEPS = """xs = [-1, 0, 1, 2, 3, 4]; ys = [-3, -1, 1, 3, 5, 7]          # y = 2x - 1
 model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])  # 1. build
 model.summary()                                                       # 2. summary: 2 parameters
@@ -66,20 +71,18 @@ def show_prediction(punks: Punks, punk: DecodedUpload, prediction, threshold: fl
             show_truth(punks, known, prediction)
 
     probabilities = prediction.probabilities
+    # Static tables, not charts: the page's one Plotly chart is the evidence map below (a new
+    # tab pays about 0.6 s to load Plotly, and more for each chart it draws).
     type_table, accessory_table = st.columns(2)
-    type_table.plotly_chart(
-        px.bar(
-            probabilities[list(TYPES)],
-            range_y=[0, 1],
-            title="Type probabilities",
-            labels={"index": "type", "value": "probability"},
-        ).update_layout(showlegend=False),
-        key="classifier_types",
-    )
+    types = probabilities[list(TYPES)].sort_values(ascending=False).to_frame()
+    type_table.markdown("**Type probabilities** (a softmax: they add up to 1)")
+    type_table.table(types.style.format({"probability": "{:.1%}"}).bar(
+        subset=["probability"], vmin=0, vmax=1, color="#1f77b4"
+    ))  # fmt: skip
     top = probabilities[list(ACCESSORIES)].sort_values(ascending=False).head(12).to_frame()
-    top["worn?"] = top["probability"] >= threshold
+    top["worn?"] = (top["probability"] >= threshold).map({True: "yes", False: "no"})
     accessory_table.markdown(f"**Most likely accessories** (worn at ≥ {threshold:.2f})")
-    accessory_table.dataframe(top.style.format({"probability": "{:.3f}"}), key="classifier_top")
+    accessory_table.table(top.style.format({"probability": "{:.3f}"}))
 
 
 def show_truth(punks: Punks, known: int, prediction) -> None:
@@ -153,6 +156,33 @@ def evidence_map(kind: str, pixels: bytes, label: str) -> np.ndarray:
     return cached_classifier(kind).evidence(image, label)
 
 
+def evidence_figure(evidence: np.ndarray, label: str) -> Figure:
+    """The evidence map as a picture: red pixels support `label`, blue ones count against it,
+    on a scale symmetric around 0 and at least ±0.05 (tenths of a decade of odds).
+
+    A static picture (Matplotlib), not a Plotly chart: it is the page's only chart, and Plotly
+    alone cost each new tab of this page about 0.85 s (measured, see docs/BENCHMARKS.md).
+    """
+    limit = max(float(np.abs(evidence).max()), MIN_EVIDENCE_SCALE)
+    with style.context("dark_background"):
+        figure = Figure(figsize=(5.6, 4.6), dpi=100, layout="constrained")
+        axes = figure.add_subplot()
+        shown = axes.imshow(evidence, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        axes.set_title(f"How much each pixel counts for “{label}”", fontsize=12)
+        axes.set(xlabel="column", ylabel="row", xticks=range(0, 24, 4), yticks=range(0, 24, 4))
+        figure.colorbar(shown, ax=axes, fraction=0.046, pad=0.04,
+                        label=r"the odds ÷ $10^x$ when it is erased")  # fmt: skip
+    return figure
+
+
+@st.cache_data(max_entries=256)
+def evidence_png(kind: str, pixels: bytes, label: str) -> bytes:
+    buffer = io.BytesIO()
+    figure = evidence_figure(evidence_map(kind, pixels, label), label)
+    figure.savefig(buffer, format="png", transparent=True)
+    return buffer.getvalue()
+
+
 def odds_words(log10_odds: float) -> str:
     """log10 odds as a learner reads them: "about 40 to 1", "1 to 300", "over a million to 1"."""
     if log10_odds > 6:
@@ -185,27 +215,12 @@ def explained_label(kind: str, image: np.ndarray, prediction) -> str:
 def show_evidence(classifier, kind: str, image: np.ndarray, label: str) -> None:
     """How much each pixel counts for `label`: the fall in log10 odds when it is erased."""
     evidence = evidence_map(kind, image.tobytes(), label)
-    limit = max(float(np.abs(evidence).max()), 0.05)
-    figure = px.imshow(
-        evidence, color_continuous_scale="RdBu_r", zmin=-limit, zmax=limit, aspect="equal",
-        labels={"x": "column", "y": "row", "color": "evidence"},
-    )  # fmt: skip
-    figure.update_layout(
-        title=f"How much each pixel counts for “{label}”",
-        height=420,
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        coloraxis_colorbar={"title": "odds ÷ 10ˣ<br>when erased", "tickformat": ".1f"},
-    )
-    figure.update_traces(
-        hovertemplate="row %{y}, column %{x}: erasing it divides the odds by 10^%{z:.2f}"
-        "<extra></extra>"
-    )
     beside, heat = st.columns([1, 2])
     with beside:
         show_punk(image, scale=12)
         odds = classifier.log_odds(image[None], label)[0]
         st.metric(f"The model's odds for “{label}”", odds_words(odds))
-    heat.plotly_chart(plain_numbers(figure), key="classifier_saliency")
+    heat.container(key="classifier_saliency").image(evidence_png(kind, image.tobytes(), label))
     strongest = np.unravel_index(np.argmax(evidence), evidence.shape)
     st.caption(
         f"Each pixel in turn is erased (made transparent) and the model asked again. Red pixels "

@@ -18,7 +18,8 @@ def layers_tab(classifier) -> None:
     layers = classifier.layer_table()
     # Keras writes the batch axis as None: "(None, 24, 24, 4)" reads as a bug to a learner.
     layers["output shape"] = layers["output shape"].str.replace("None, ", "", regex=False)
-    st.dataframe(layers, key="classifier_layers", width="stretch", hide_index=True)
+    # A static table: the page opens on this tab, and a data grid would cost every visit.
+    st.table(layers.style.format({"parameters": "{:,}"}), hide_index=True)
     st.caption(
         "A Conv2D layer learns (f·f·c_in + 1)·filters numbers: one f×f kernel per input "
         "channel, plus a bias, for each filter. A Dense layer learns (n_in + 1)·n_out; an "

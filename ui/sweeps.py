@@ -78,19 +78,23 @@ def dark(figure):
     return plain_numbers(figure)
 
 
-def show_charts(study: optuna.Study, table) -> None:
-    """Parallel coordinates, importances and history; only the open tab is drawn (a rerun on
-    switching): three Plotly charts cost every visit."""
+def show_views(study: optuna.Study, table) -> None:
+    """The trials table, then the history, parallel coordinates and importances; only the open
+    tab is drawn (a rerun on switching)."""
     objective = objective_of(study)
     score = objective.measure
     best = "highest" if objective.maximize else "lowest"
-    # The page opens on the history: the parallel coordinates are WebGL, which a browser
-    # without a GPU draws in software (about 1.3 s of a visit here, measured).
-    history, coordinates, importances = st.tabs(
-        ["Optimisation history", "Parallel coordinates", "Parameter importances"],
+    # The page opens on the table: every Plotly chart makes a new tab load Plotly's 4.7 MB
+    # script (about 0.6 s of its main thread here, measured), and the parallel coordinates are
+    # WebGL, which a browser without a GPU draws in software (about 1.3 s).
+    trials, history, coordinates, importances = st.tabs(
+        ["Trials", "Optimisation history", "Parallel coordinates", "Parameter importances"],
         key="sweep_view",
         on_change="rerun",
     )
+    if trials.open:
+        with trials:
+            show_trials(study, table)
     if coordinates.open:
         with coordinates:
             with_pruned = st.toggle("Include pruned trials", value=True, key="sweep_with_pruned")

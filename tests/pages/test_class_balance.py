@@ -35,9 +35,17 @@ def test_lift_ranks_the_weakest_labels_by_f1_worst_on_top(open_page):
     import json
 
     app = open_page(PAGE)
+    five = app.table[-1].value
+    assert len(five) == 5 and five["F1"].is_monotonic_increasing  # the weakest, worst first
+    assert not any("balance_lift" in str(c.proto.id) for c in app.get("plotly_chart"))
+    app.session_state["balance_weakest"] = True
+    app.run()
     chart = next(c for c in app.get("plotly_chart") if "balance_lift" in str(c.proto.id))
     figure = json.loads(chart.proto.spec)
     assert figure["layout"]["yaxis"]["autorange"] == "reversed"  # first row drawn at the top
+    assert not app.dataframe  # the small tables are static; the long ones wait in expanders
+    app.session_state["balance_every_label"] = True
+    app.run()
     table = app.dataframe[-1].value
     assert table["f1"].is_monotonic_increasing and table["f1"].notna().all()
     from punks_core.reports import load_report

@@ -42,7 +42,7 @@ def test_opens_on_the_shipped_epoch_with_its_metrics(open_page, shipped):
     assert metric(app, "FID ratio") == f"{last['fid_ratio']:.2f}"
     assert metric(app, "Accessories found") == f"{last['accessories_found']:.0%}"
     assert metric(app, "Copies of training punks") == f"{last['copies']:.1%}"
-    assert len(app.get("plotly_chart")) == 1  # only the open tab of curves is drawn
+    assert not app.get("plotly_chart")  # the curves are drawn only when opened
     grids = [h.value for h in app.get("html") if "<img" in h.value]
     assert len(grids) >= 3  # the epoch grid, the live samples, the walk
     for name in ("Alien", "Ape", "Zombie", "Female", "Male"):  # every row says its type
@@ -123,7 +123,7 @@ def test_asking_for_accessories_shows_the_classifiers_verdict_on_each(open_page)
     wearing.set_value(["Pipe", "Tassle Hat"]).run()
     app.slider(key="gan_count").set_value(4).run()
     assert not app.exception and not app.error
-    verdicts = app.dataframe[0].value
+    verdicts = app.table[0].value
     assert list(verdicts.index) == ["Female", "Pipe", "Tassle Hat"]
     assert list(verdicts.columns) == ["#1", "#2", "#3", "#4"]
     assert verdicts.map(lambda cell: cell[0] in "✓✗" and cell.endswith("%")).all().all()
@@ -141,6 +141,8 @@ def test_asking_for_accessories_shows_the_classifiers_verdict_on_each(open_page)
 )
 def test_each_curve_tab_draws_its_chart_alone(open_page, tab, title):
     app = open_page(PAGE)
+    assert not app.get("plotly_chart")  # the curves wait, closed, for a click
+    app.session_state["gan_curves_box"] = True
     app.session_state["gan_curves"] = tab
     app.run()
     charts = app.get("plotly_chart")
@@ -161,7 +163,8 @@ def test_broken_generator_keeps_the_gallery(open_page, tmp_path, monkeypatch, fr
     app = open_page(PAGE)
     assert any("Live generation is unavailable" in i.value for i in app.info)
     assert "train-gan" in app.info[0].value
-    assert len(app.get("plotly_chart")) == 1
+    assert app.slider(key="gan_epoch").value  # the training record is still shown
+    assert any(e.label.startswith("Training curves") for e in app.expander)
 
 
 def test_history_is_complete(shipped):

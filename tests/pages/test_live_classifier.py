@@ -33,7 +33,8 @@ def test_random_test_punk_gets_a_prediction_truth_and_saliency(open_page):
     assert any(s.startswith("Model: ") for s in subheaders(app))
     assert any(s.startswith("Truth: ") for s in subheaders(app))
     assert app.session_state["classifier_random"] in range(9000, 10_000)
-    assert any("classifier_saliency" in str(chart.proto) for chart in app.get("plotly_chart"))
+    assert any("Each pixel in turn is erased" in c.value for c in app.caption)
+    assert not app.get("plotly_chart")  # the evidence map is a picture: no Plotly to load
 
 
 def test_punk_by_id_is_classified_right(open_page, punks):
@@ -99,7 +100,6 @@ def test_one_neuron_learns_the_line(open_page):
 
 
 def test_the_explanation_defaults_to_an_accessory_and_is_never_blank(open_page):
-    import json
 
     app = open_page(PAGE)
     app.radio(key="classifier_source").set_value("Punk by id").run()
@@ -108,17 +108,35 @@ def test_the_explanation_defaults_to_an_accessory_and_is_never_blank(open_page):
     assert label in ("Clown Hair Green", "Classic Shades")  # a predicted accessory, not "Male"
     for choice in (label, "Male"):  # the type too, which the model is sure of
         app.selectbox(key="classifier_saliency_label").set_value(choice).run()
-        chart = next(c for c in app.get("plotly_chart") if "classifier_saliency" in str(c.proto.id))
-        figure = json.loads(chart.proto.spec)
-        assert figure["layout"]["coloraxis"]["cmax"] >= 0.5, choice  # tenths of decades, not μ
-        assert figure["layout"]["coloraxis"]["colorbar"]["exponentformat"] == "power"
+        note = next(c.value for c in app.caption if "The strongest pixel" in c.value)
+        worth = float(note.rsplit("is worth ", 1)[1].rstrip("."))
+        assert worth >= 0.05, choice  # a pixel that moves the odds, not micro-units
+
+
+def test_the_evidence_scale_is_symmetric_and_reads_plainly():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from ui.live_classifier import MIN_EVIDENCE_SCALE, evidence_figure
+
+    faint = np.zeros((24, 24))
+    faint[10, 10] = 3e-6  # a model sure of its answer: erasing one pixel barely moves it
+    strong = faint.copy()
+    strong[5, 5], strong[6, 6] = 1.7, -0.4
+    for evidence, limit in ((faint, MIN_EVIDENCE_SCALE), (strong, 1.7)):
+        figure = evidence_figure(evidence, "Male")
+        FigureCanvasAgg(figure).draw()
+        heat, bar = figure.axes
+        assert heat.images[0].get_clim() == (-limit, limit)  # 0 is white, the middle
+        ticks = [t.get_text() for t in bar.get_yticklabels()]
+        assert ticks and not any(c in "".join(ticks) for c in "μfpnke")  # no 1e-06, no SI
+        assert "10^x" in bar.get_ylabel() and "Male" in heat.get_title()
 
 
 def test_the_model_card_draws_only_its_open_tab(open_page):
     app = open_page(PAGE)
     card = [c for c in app.get("plotly_chart") if "classifier_curves" in str(c.proto.id)]
     assert not card  # "Layers" is open: the curves' chart is not drawn
-    layer_tables = [f.value for f in app.dataframe if "layer" in f.value.columns]
+    layer_tables = [t.value for t in app.table if "layer" in t.value.columns]
     assert "palette_embedding" in layer_tables[0]["layer"].tolist()
     app.session_state["classifier_card"] = "Test metrics"
     app.run()

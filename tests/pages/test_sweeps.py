@@ -99,7 +99,7 @@ def test_each_task_shows_plots_reading_and_table(open_page, task):
     app = open_page(PAGE)
     app.button_group(key="sweep_task").set_value(task).run()
     assert not app.exception and not app.info
-    assert len(app.get("plotly_chart")) == 1  # only the open tab is drawn
+    assert not app.get("plotly_chart")  # it opens on the trials; only the open tab is drawn
     finished, pruned = int(app.metric[0].value), int(app.metric[1].value)
     assert finished + pruned >= 30 and finished >= 5
     assert any("write-up found" in m.value for m in app.markdown)
