@@ -1,8 +1,6 @@
 """The Live Classifier's parts: the punk to classify, the model's answer beside the truth, one
 layer taken off, the evidence map (which pixels made it say that) and Keras in five steps."""
 
-import io
-
 import numpy as np
 import plotly.express as px
 import streamlit as st
@@ -14,7 +12,7 @@ from punks_core.errors import LayerError
 from punks_core.first_neuron import fit_line
 from punks_core.labels import ACCESSORIES, TYPES
 from punks_core.upload import DecodedUpload, known_punk, read_upload
-from ui.charts import plain_numbers
+from ui.charts import plain_numbers, png_of
 from ui.layers import layer_notes
 from ui.loaders import cached_classifier, layers_or_stop, read_upload_or_stop
 from ui.pixels import show_punk
@@ -177,10 +175,7 @@ def evidence_figure(evidence: np.ndarray, label: str) -> Figure:
 
 @st.cache_data(max_entries=256)
 def evidence_png(kind: str, pixels: bytes, label: str) -> bytes:
-    buffer = io.BytesIO()
-    figure = evidence_figure(evidence_map(kind, pixels, label), label)
-    figure.savefig(buffer, format="png", transparent=True)
-    return buffer.getvalue()
+    return png_of(evidence_figure(evidence_map(kind, pixels, label), label))
 
 
 def odds_words(log10_odds: float) -> str:
