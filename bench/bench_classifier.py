@@ -32,7 +32,6 @@ LOAD_SNIPPET = """
 import time
 start = time.perf_counter()
 from punks_core.classifier import load_classifier
-from punks_core.compositions import twin_recipes
 load_classifier(kind={kind!r})
 print(time.perf_counter() - start)
 """

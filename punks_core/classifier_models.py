@@ -18,7 +18,7 @@ INPUT_SHAPE = IMAGE_SHAPE
 N_TYPES = len(TYPES)
 N_ACCESSORIES = len(ACCESSORIES)
 ACCESSORY_PRIOR_LOGIT = -3.4
-PALETTE_EMBEDDING = 8  # width of the learned vector of each of the 222 palette colours
+PALETTE_EMBEDDING = 8  # width of the learned vector of each colour the CNN tells apart
 
 
 def label_heads(features, task: str = "all"):
@@ -89,7 +89,7 @@ def build_cnn(
     inputs = keras.Input(INPUT_SHAPE, name="rgba")
     x = layers.Rescaling(1 / 255, name="scale")(inputs)  # alpha too: smoke is half-transparent
     x = _convolution(x, filters, "conv1", batch_norm)
-    # Beside the RGBA filters, each pixel's palette colour as a learned vector: colours a few
+    # Beside the RGBA filters, each pixel's colour as a learned vector: colours a few
     # levels apart (rosy cheeks, spots on skin) become as distinct as any two.
     index = ColourIndex(punk_palette() if colours is None else colours, name="palette_index")
     vectors = layers.Embedding(index.tokens, PALETTE_EMBEDDING, name="palette_embedding")

@@ -1,8 +1,8 @@
-"""Keras layers that know the punk palette: every punk pixel is one of 222 RGBA colours.
+"""Keras layers that know the punk palette: every real punk pixel is one of 222 RGBA colours.
 
-- `PaletteIndex` (the classifier): which palette colour each pixel is, as an integer token
-  that an `Embedding` turns into a learned vector. Rosy Cheeks and Spots are one or two
-  pixels a few levels off the skin tone; in RGBA scaled to [0, 1] that is a difference of
+- `PaletteIndex` (the classifier until 2026-12-03): which palette colour each pixel is, as an
+  integer token that an `Embedding` turns into a learned vector. Rosy Cheeks and Spots are one or
+  two pixels a few levels off the skin tone; in RGBA scaled to [0, 1] that is a difference of
   0.03, which the first CNN missed on 2 of 3 punks even in training. As tokens the two colours
   are as different as any two.
 - `ColourIndex` (the classifier since 2026-12-03): the same, by exact lookup in a list of

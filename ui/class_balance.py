@@ -31,16 +31,19 @@ def counts_png(_punks: Punks, tab: str, log_scale: bool) -> bytes:
     """One count tab's bars as a picture (the dataset is the shipped one: cached by tab)."""
     counts = label_counts(_punks)
     if tab == COUNT_TABS[0]:
-        return png_of(
-            bar_figure(counts[list(TYPES)], "Punks per type", log_scale, names_label="type")
-        )
+        types = counts[list(TYPES)]
+        return png_of(lambda: bar_figure(types, "Punks per type", log_scale, names_label="type"))
     if tab == COUNT_TABS[1]:
         per_punk = _punks.accessory_count.value_counts().sort_index()
         return png_of(
-            bar_figure(per_punk, "Accessories per punk", log_scale, names_label="accessories")
+            lambda: bar_figure(
+                per_punk, "Accessories per punk", log_scale, names_label="accessories"
+            )
         )
     accessories = counts[list(ACCESSORIES)].sort_values(ascending=False)
-    return png_of(bar_figure(accessories, "Punks per accessory", log_scale, horizontal=True))
+    return png_of(
+        lambda: bar_figure(accessories, "Punks per accessory", log_scale, horizontal=True)
+    )
 
 
 def show_label_counts(punks: Punks, log_scale: bool) -> None:
@@ -103,7 +106,10 @@ def show_baseline(punks: Punks, labels: list[str], split: str) -> None:
         )
     why_not_92_percent(punks)
     per_label = baseline.per_label.rename("baseline accuracy").rename_axis("label").to_frame()
-    st.table(per_label.style.format("{:.2%}"))
+    if len(per_label) <= 12:
+        st.table(per_label.style.format("{:.2%}"))
+    else:  # 92 rows would push the rest of the page far down: a scrolling grid
+        st.dataframe(per_label.style.format("{:.2%}"), key="balance_per_label")
 
 
 def why_not_92_percent(punks: Punks) -> None:

@@ -4,7 +4,6 @@ layer taken off, the evidence map (which pixels made it say that) and Keras in f
 import numpy as np
 import plotly.express as px
 import streamlit as st
-from matplotlib import style
 from matplotlib.figure import Figure
 
 from punks_core.dataset import N_PUNKS, SPLITS, Punks
@@ -12,7 +11,7 @@ from punks_core.errors import LayerError
 from punks_core.first_neuron import fit_line
 from punks_core.labels import ACCESSORIES, TYPES
 from punks_core.upload import DecodedUpload, known_punk, read_upload
-from ui.charts import plain_numbers, png_of
+from ui.charts import BAR_BLUE, plain_numbers, png_of
 from ui.layers import layer_notes
 from ui.loaders import cached_classifier, layers_or_stop, read_upload_or_stop
 from ui.pixels import show_punk
@@ -69,13 +68,13 @@ def show_prediction(punks: Punks, punk: DecodedUpload, prediction, threshold: fl
             show_truth(punks, known, prediction)
 
     probabilities = prediction.probabilities
-    # Static tables, not charts: the page's one Plotly chart is the evidence map below (a new
-    # tab pays about 0.6 s to load Plotly, and more for each chart it draws).
+    # Static tables, not charts: the page opens without Plotly (a new tab pays about 0.6 s to
+    # start Plotly, and more for each chart it draws).
     type_table, accessory_table = st.columns(2)
     types = probabilities[list(TYPES)].sort_values(ascending=False).to_frame()
     type_table.markdown("**Type probabilities** (a softmax: they add up to 1)")
     type_table.table(types.style.format({"probability": "{:.1%}"}).bar(
-        subset=["probability"], vmin=0, vmax=1, color="#1f77b4"
+        subset=["probability"], vmin=0, vmax=1, color=BAR_BLUE
     ))  # fmt: skip
     top = probabilities[list(ACCESSORIES)].sort_values(ascending=False).head(12).to_frame()
     top["worn?"] = (top["probability"] >= threshold).map({True: "yes", False: "no"})
@@ -158,24 +157,24 @@ def evidence_figure(evidence: np.ndarray, label: str) -> Figure:
     """The evidence map as a picture: red pixels support `label`, blue ones count against it,
     on a scale symmetric around 0 and at least ±0.05 (tenths of a decade of odds).
 
-    A static picture (Matplotlib), not a Plotly chart: it is the page's only chart, and Plotly
-    alone cost each new tab of this page about 0.85 s (measured, see docs/BENCHMARKS.md).
+    A static picture (Matplotlib), not a Plotly chart: it is the chart the page opens on, and
+    Plotly alone cost each new tab of this page about 0.85 s (measured, docs/BENCHMARKS.md).
     """
     limit = max(float(np.abs(evidence).max()), MIN_EVIDENCE_SCALE)
-    with style.context("dark_background"):
-        figure = Figure(figsize=(5.6, 4.6), dpi=100, layout="constrained")
-        axes = figure.add_subplot()
-        shown = axes.imshow(evidence, cmap="RdBu_r", vmin=-limit, vmax=limit)
-        axes.set_title(f"How much each pixel counts for “{label}”", fontsize=12)
-        axes.set(xlabel="column", ylabel="row", xticks=range(0, 24, 4), yticks=range(0, 24, 4))
-        figure.colorbar(shown, ax=axes, fraction=0.046, pad=0.04,
-                        label=r"the odds ÷ $10^x$ when it is erased")  # fmt: skip
+    figure = Figure(figsize=(5.6, 4.6), dpi=100, layout="constrained")
+    axes = figure.add_subplot()
+    shown = axes.imshow(evidence, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    axes.set_title(f"How much each pixel counts for “{label}”", fontsize=12)
+    axes.set(xlabel="column", ylabel="row", xticks=range(0, 24, 4), yticks=range(0, 24, 4))
+    figure.colorbar(shown, ax=axes, fraction=0.046, pad=0.04,
+                    label=r"the odds ÷ $10^x$ when it is erased")  # fmt: skip
     return figure
 
 
 @st.cache_data(max_entries=256)
 def evidence_png(kind: str, pixels: bytes, label: str) -> bytes:
-    return png_of(evidence_figure(evidence_map(kind, pixels, label), label))
+    evidence = evidence_map(kind, pixels, label)
+    return png_of(lambda: evidence_figure(evidence, label))
 
 
 def odds_words(log10_odds: float) -> str:

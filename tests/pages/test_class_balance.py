@@ -57,13 +57,21 @@ def test_lift_ranks_the_weakest_labels_by_f1_worst_on_top(open_page):
 
 
 @pytest.mark.parametrize("tab", COUNT_TABS)
-def test_each_count_tab_draws_its_picture_alone_and_no_plotly(open_page, tab):
+def test_each_count_tab_draws_its_picture_alone_and_no_plotly(open_page, tab, monkeypatch):
+    import ui.class_balance as balance
+
+    drawn, draw = [], balance.counts_png
+    monkeypatch.setattr(
+        balance, "counts_png", lambda punks, name, log: drawn.append(name) or draw(punks, name, log)
+    )
     app = open_page(PAGE)
+    assert drawn == [COUNT_TABS[0]]  # the page opens on the first tab
+    drawn.clear()
     app.session_state["balance_counts"] = tab
     app.run()
     assert not app.exception
+    assert drawn == [tab] and len(app.get("image")) == 1  # that tab's picture, alone
     assert not app.get("plotly_chart")  # the page opens without loading Plotly
-    assert len(app.get("image")) == 1
 
 
 @pytest.mark.parametrize("log", [True, False])
