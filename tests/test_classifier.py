@@ -147,6 +147,19 @@ def test_training_round_trip(tiny, tmp_path):
     assert report["test"]["skin_swap"]["n_images"] > 0
     assert [row["label"] for row in report["per_label"]] == list(LABELS)
     assert {"tensorflow", "keras"} <= set(report["versions"])
+    # "A colour not listed" never occurs in training: its vector is zero, not a random start.
+    vectors = classifier.model.get_layer("palette_embedding").get_weights()[0]
+    assert not vectors[0].any() and vectors[1:].any()
+
+
+def test_held_out_compositions_do_not_depend_on_the_training_pool(punks):
+    from punks_core.classifier_training import _new_compositions
+
+    small_train, small_held = _new_compositions(punks, 0, 2_100, None)
+    big_train, big_held = _new_compositions(punks, 0, 3_000, None)
+    assert small_held.recipes == big_held.recipes  # the same held-out set whatever the pool
+    for train in (small_train, big_train):
+        assert not set(train.recipes) & set(small_held.recipes)  # never trained on
 
 
 def test_predict_proba_frame(tiny, punks):

@@ -9,6 +9,7 @@ import io
 import threading
 
 BAR_BLUE = "#83c9ff"  # the bars of Streamlit's own Plotly theme
+TABLE_BAR = "#2f6690"  # a darker blue for bars behind light table text
 PAGE_BACKGROUND = "#0e1117"  # the app's dark theme: the pictures stay legible on a light one
 # Matplotlib's style is global and every Streamlit session runs in its own thread: one
 # picture at a time, so that no session draws in another's style.

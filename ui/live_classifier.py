@@ -11,7 +11,7 @@ from punks_core.errors import LayerError
 from punks_core.first_neuron import fit_line
 from punks_core.labels import ACCESSORIES, TYPES
 from punks_core.upload import DecodedUpload, known_punk, read_upload
-from ui.charts import BAR_BLUE, plain_numbers, png_of
+from ui.charts import TABLE_BAR, plain_numbers, png_of
 from ui.layers import layer_notes
 from ui.loaders import cached_classifier, layers_or_stop, read_upload_or_stop
 from ui.pixels import show_punk
@@ -74,7 +74,7 @@ def show_prediction(punks: Punks, punk: DecodedUpload, prediction, threshold: fl
     types = probabilities[list(TYPES)].sort_values(ascending=False).to_frame()
     type_table.markdown("**Type probabilities** (a softmax: they add up to 1)")
     type_table.table(types.style.format({"probability": "{:.1%}"}).bar(
-        subset=["probability"], vmin=0, vmax=1, color=BAR_BLUE
+        subset=["probability"], vmin=0, vmax=1, color=TABLE_BAR
     ))  # fmt: skip
     top = probabilities[list(ACCESSORIES)].sort_values(ascending=False).head(12).to_frame()
     top["worn?"] = (top["probability"] >= threshold).map({True: "yes", False: "no"})
