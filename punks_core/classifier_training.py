@@ -25,7 +25,6 @@ from punks_core.labels import LABELS
 from punks_core.layers import load_layers
 from punks_core.model_files import library_versions
 from punks_core.palette import punk_palette
-from punks_core.palette_layers import colour_codes
 from punks_core.reports import model_path, report_path_for
 from punks_core.scoring import (
     decide,
@@ -313,10 +312,9 @@ def colours_to_tell_apart(new_images: np.ndarray) -> np.ndarray:
     About 160 colours beyond the palette's 222: translucent layers over bases no real punk
     combines them with (a Mole on an Ape, shades on an Alien). Each gets its own token.
     """
-    seen = np.unique(np.ascontiguousarray(new_images).reshape(-1, 4).view(np.uint32))
-    pixels = np.concatenate([punk_palette(), seen.view(np.uint8).reshape(-1, 4)])
-    _, first = np.unique(colour_codes(pixels), return_index=True)
-    return pixels[first]
+    seen = np.unique(np.ascontiguousarray(new_images).view(np.uint32))
+    palette = np.ascontiguousarray(punk_palette()).view(np.uint32)
+    return np.unique(np.concatenate([palette.ravel(), seen])).view(np.uint8).reshape(-1, 4)
 
 
 def _default_command(kind: str, epochs: int, seed: int, out: Path) -> str:

@@ -68,9 +68,10 @@ class ColourIndex(layers.Layer):
 
     def __init__(self, colours, **kwargs):
         super().__init__(**kwargs)
-        codes = colour_codes(np.asarray(colours, dtype=np.uint8).reshape(-1, 4))
+        colours = np.asarray(colours, dtype=np.uint8).reshape(-1, 4)
+        codes = colour_codes(colours)
         order = np.argsort(codes)
-        self.colours = np.asarray(colours, dtype=np.uint8).reshape(-1, 4)[order].tolist()
+        self.colours = colours[order].tolist()
         self.codes = ops.convert_to_tensor(codes[order])
         self.weights_of_channels = ops.convert_to_tensor(np.array([256**3, 256**2, 256, 1]))
 

@@ -31,19 +31,14 @@ def counts_png(_punks: Punks, tab: str, log_scale: bool) -> bytes:
     """One count tab's bars as a picture (the dataset is the shipped one: cached by tab)."""
     counts = label_counts(_punks)
     if tab == COUNT_TABS[0]:
-        types = counts[list(TYPES)]
-        return png_of(lambda: bar_figure(types, "Punks per type", log_scale, names_label="type"))
-    if tab == COUNT_TABS[1]:
-        per_punk = _punks.accessory_count.value_counts().sort_index()
-        return png_of(
-            lambda: bar_figure(
-                per_punk, "Accessories per punk", log_scale, names_label="accessories"
-            )
-        )
-    accessories = counts[list(ACCESSORIES)].sort_values(ascending=False)
-    return png_of(
-        lambda: bar_figure(accessories, "Punks per accessory", log_scale, horizontal=True)
-    )
+        values, options = counts[list(TYPES)], {"names_label": "type"}
+    elif tab == COUNT_TABS[1]:
+        values = _punks.accessory_count.value_counts().sort_index()
+        options = {"names_label": "accessories"}
+    else:
+        values = counts[list(ACCESSORIES)].sort_values(ascending=False)
+        options = {"horizontal": True}
+    return png_of(lambda: bar_figure(values, tab, log_scale, **options))
 
 
 def show_label_counts(punks: Punks, log_scale: bool) -> None:
@@ -206,8 +201,8 @@ def show_lift(punks: Punks, report: dict) -> None:
     five = weakest.head(5)[["f1", "test_positives", "lift"]]
     five.columns = ["F1", "punks wearing it (test)", "lift"]
     st.table(five.rename_axis("label").style.format({"F1": "{:.3f}", "lift": "{:+.3f}"}))
-    # Lazy, like the table below: the page's one chart on opening is the counts above (each
-    # Plotly chart is drawn on every visit, and Plotly itself costs a new tab about 0.6 s).
+    # Lazy, like the table below: the page opens without Plotly (it costs a new tab about
+    # 0.6 s to start, and each chart's drawing on every visit).
     weakest_box = st.expander(
         "The 20 weakest labels by F1, worst at the top", key="balance_weakest", on_change="rerun"
     )
