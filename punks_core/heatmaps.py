@@ -9,8 +9,6 @@ original pixel coordinates, so hovering or clicking reports real rows and column
 import numpy as np
 import plotly.graph_objects as go
 
-from punks_core.display_pooling import shrink_for_display
-
 DIVERGING = "RdBu_r"  # negative blue, 0 white, positive red
 CHANNELS = ("R", "G", "B")
 CLICKABLE_PIXELS = 64 * 64
@@ -89,43 +87,6 @@ def tiles(
              "yref": "paper", "showarrow": False, "yanchor": "bottom"}
         )  # fmt: skip
     return go.Figure(traces, layout)
-
-
-def signed_figure(
-    values: np.ndarray,
-    title: str,
-    limit: float,
-    click: bool = False,
-    keep: str = "absmax",
-    box: tuple[int, int, int] | None = None,
-) -> go.Figure:
-    """An (H, W) or (H, W, 3) map on a diverging scale from -limit to limit, centred at 0.
-
-    Colour maps get one tile per channel (R, G, B). `keep` is the pooling of large maps;
-    `click` and `box` as in `tiles`.
-    """
-    # Three tiles share one chart's width: 128 pixels a tile is all a screen can show of them.
-    shown, step = shrink_for_display(values, max_side=256 if values.ndim == 2 else 128, keep=keep)
-    maps = [shown] if shown.ndim == 2 else [shown[..., c] for c in range(shown.shape[2])]
-    names = [title] if shown.ndim == 2 else [f"{title}: {CHANNELS[0]}", *CHANNELS[1 : len(maps)]]
-    zrange = (-limit, limit)
-    return tiles(maps, names, zrange, columns=len(maps), step=step, click=click, box=box)
-
-
-def picture_figure(
-    pooled: tuple[np.ndarray, int], title: str, box: tuple[int, int, int] | None = None
-) -> go.Figure:
-    """A `shrink_for_display` result (image, step), gray or RGB, clipped to [0, 1]."""
-    shown, step = pooled
-    if shown.ndim == 2:
-        figure = tiles([shown], [title], (0, 1), 1, step, colorscale="gray", box=box)
-        return figure.update_coloraxes(showscale=False)
-    rgb = (np.clip(shown, 0, 1) * 255).round().astype(np.uint8)
-    layout = {"margin": _MARGIN, "title": title, "height": 360}
-    layout["shapes"] = [] if box is None else [frame(*box)]
-    layout["xaxis"] = {"visible": False}
-    layout["yaxis"] = {"scaleanchor": "x", "visible": False}
-    return go.Figure(go.Image(z=rgb, dx=step, dy=step), layout)
 
 
 def symmetric_limit(*arrays: np.ndarray) -> float:

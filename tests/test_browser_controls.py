@@ -9,7 +9,6 @@ Set PUNKLAB_SCREENSHOTS=1 to save `docs/screenshots/<page>_controls.png` after e
 main interaction.
 """
 
-import base64
 import io
 import json
 import os
@@ -20,6 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from punks_core.filter_arithmetic import window_arithmetic
 from punks_core.filters import PRESETS, convolve, to_grayscale
 from punks_core.imaging import composite, grid, zoom
 from tests.browser import (
@@ -323,8 +323,13 @@ def test_gan_epoch_slider_and_play(open_page):
 
 
 def kernel_cells(page):
-    """The editor's cells as glide-data-grid's hidden accessibility table holds them."""
-    return page.locator('[data-testid="stDataFrame"] td[id^="glide-cell-"]')
+    """The kernel's nine text boxes, row by row."""
+    return key(page, "conv_cells").locator("input")
+
+
+def expect_cells(page, texts: list[str]) -> None:
+    for cell, text in zip(kernel_cells(page).all(), texts, strict=True):
+        expect(cell).to_have_value(text)
 
 
 def hand_sum(page):
@@ -332,64 +337,46 @@ def hand_sum(page):
 
 
 def output_map(page) -> np.ndarray | None:
-    """The output heat map's values as the browser holds them (plotly's base64 `bdata`)."""
-    plot = key(page, "conv_output_chart").locator(".js-plotly-plot")
-    z = plot.evaluate("plot => plot.data && plot.data[0].z")
-    if not z:
+    """The output map's values as the browser holds them (the pixel panel's first tile)."""
+    panel = key(page, "conv_output_chart").locator(".panel")
+    if panel.count() == 0:
         return None
-    if isinstance(z, list):
-        return np.asarray(z, dtype=np.float64)
-    shape = [int(n) for n in str(z["shape"]).split(",")] if "shape" in z else [-1]
-    return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(shape)
+    values, shape = panel.evaluate("panel => [panel.punkValues[0], panel.punkShape]")
+    return np.asarray(values, dtype=np.float64).reshape(shape)
 
 
 def expect_output(page, expected: np.ndarray, timeout_ms: int = 30_000) -> None:
-    """Wait until the output heat map shows `expected` (charts redraw after the rerun)."""
+    """Wait until the output map shows `expected` (panels redraw after the rerun)."""
     for _ in range(timeout_ms // 250):
         shown = output_map(page)
         same_shape = shown is not None and shown.shape == expected.shape
         if same_shape and np.allclose(shown, expected, atol=1e-4):
             return
         page.wait_for_timeout(250)
-    raise AssertionError(f"the output heat map is not the expected one:\n{shown}\n{expected}")
+    raise AssertionError(f"the output map is not the expected one:\n{shown}\n{expected}")
 
 
 def test_convolution_preset_and_kernel_edit(open_page, punks):
     page = open_page("5_Convolution_Lab.py")
     gray = to_grayscale(punks.images[punks.row(0)])  # punk #0, grayscale: the page's defaults
     expect_output(page, convolve(gray, PRESETS["Horizontal lines (Keras intro)"]))
-    # Columns: index, "1", "2", "3"; the horizontal-lines preset first.
-    expect(kernel_cells(page)).to_have_text(
-        ["1", "1", "1", "1", "2", "0", "0", "0", "3", "-1", "-1", "-1"]
-    )
+    expect(kernel_cells(page)).to_have_count(9)
+    expect_cells(page, ["1", "1", "1", "0", "0", "0", "-1", "-1", "-1"])  # horizontal lines
     before = hand_sum(page).inner_text()
     assert before.count("× 1)") == 3 and before.count("× −1)") == 3
 
     pick_option(page, "conv_preset", "Identity")
     settle(page)
-    expect(kernel_cells(page)).to_have_text(
-        ["1", "0", "0", "0", "2", "0", "1", "0", "3", "0", "0", "0"]
-    )
+    expect_cells(page, ["0", "0", "0", "0", "1", "0", "0", "0", "0"])
     expect(hand_sum(page)).to_contain_text(" + ".join(["(0.567 × 0)"] * 4 + ["(0.567 × 1)"]))
     identity = hand_sum(page).inner_text()
     assert identity.endswith("= 0.567")  # the identity kernel passes the centre pixel through
     expect_output(page, gray)
 
-    # The editor is a canvas: click the last column of the first row (the one spot whose place
-    # does not depend on column widths), walk left to column "1" with the keyboard, then type.
-    canvas = page.locator('[data-testid="stDataFrame"] [data-testid="data-grid-canvas"]')
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    row_height = box["height"] / 4  # the header row and three kernel rows, all the same height
-    page.mouse.click(box["x"] + box["width"] - 15, box["y"] + 1.5 * row_height)
-    page.keyboard.press("ArrowLeft")
-    page.keyboard.press("ArrowLeft")
-    page.keyboard.type("7")
-    expect(page.locator("input.gdg-input, textarea.gdg-input")).to_have_value("7")  # editor open
-    page.keyboard.press("Enter")
+    type_in_first_cell(page, "7")
     expect(hand_sum(page)).to_contain_text("(0.567 × 7) + (0.567 × 0)")
     settle(page)
-    expect(kernel_cells(page).nth(1)).to_have_text("7")
+    expect(kernel_cells(page).first).to_have_value("7")
     assert hand_sum(page).inner_text().endswith("= 4.539")  # 0.567 × (7 + 1)
     expect_output(page, convolve(gray, np.array([[7.0, 0, 0], [0, 1, 0], [0, 0, 0]])))
     assert page.locator('[data-testid="stAlert"]').count() == 0
@@ -398,21 +385,39 @@ def test_convolution_preset_and_kernel_edit(open_page, punks):
     screenshot(page, "5_Convolution_Lab.py")
 
 
+def test_convolution_panels_point_click_and_match_in_size(open_page, punks):
+    page = open_page("5_Convolution_Lab.py")
+    gray = to_grayscale(punks.images[punks.row(0)])
+    expected = convolve(gray, PRESETS["Horizontal lines (Keras intro)"])
+    expect_output(page, expected)
+    widths = [
+        key(page, name).locator("img").bounding_box()["width"]
+        for name in ("conv_input_chart", "conv_output_chart", "conv_relu_chart")
+    ]
+    assert max(widths) - min(widths) < 1, widths  # input, output and ReLU at one size
+    image = key(page, "conv_output_chart").locator("img")
+    box = image.bounding_box()
+    spot = {"x": box["width"] * 5.5 / 24, "y": box["height"] * 7.5 / 24}  # row 7, column 5
+    image.hover(position=spot)
+    readout = key(page, "conv_output_chart").locator(".readout")
+    value = f"{float(f'{expected[7, 5]:.3g}'):g}".replace("-", "−")
+    expect(readout).to_have_text(f"row 7, column 5: {value}")
+    image.click(position=spot)
+    settle(page)
+    expect(key(page, "conv_row").locator("input")).to_have_value("7")
+    expect(key(page, "conv_col").locator("input")).to_have_value("5")
+    sums = window_arithmetic(gray, PRESETS["Horizontal lines (Keras intro)"], 7, 5, 1, "same")
+    expect(hand_sum(page)).to_contain_text(sums.formula())  # that pixel's sum, opened up
+    frame = key(page, "conv_output_chart").locator(".box").bounding_box()
+    assert abs(frame["x"] - (box["x"] + box["width"] * 5 / 24)) < 2  # the box moved there
+    assert abs(frame["y"] - (box["y"] + box["height"] * 7 / 24)) < 2
+
+
 def type_in_first_cell(page, text: str) -> None:
-    """Type `text` into the kernel's row 1, column 1 (the editor is a canvas)."""
-    canvas = page.locator('[data-testid="stDataFrame"] [data-testid="data-grid-canvas"]')
-    canvas.scroll_into_view_if_needed()
-    box = canvas.bounding_box()
-    row_height = box["height"] / 4
-    page.mouse.click(box["x"] + box["width"] - 15, box["y"] + 1.5 * row_height)
-    page.keyboard.press("ArrowLeft")
-    page.keyboard.press("ArrowLeft")
-    page.keyboard.type(text[0])  # the first key opens the cell's editor...
-    editor = page.locator("input.gdg-input, textarea.gdg-input")
-    expect(editor).to_have_value(text[0])
-    editor.fill(text)  # ...which then takes the rest as typed
-    expect(editor).to_have_value(text)
-    page.keyboard.press("Enter")
+    """Type `text` into the kernel's row 1, column 1 and press Enter, as a person would."""
+    cell = kernel_cells(page).first
+    cell.fill(text)
+    cell.press("Enter")
     settle(page)
 
 
@@ -422,7 +427,7 @@ def test_convolution_cells_take_fractions_and_refuse_words(open_page, punks):
     pick_option(page, "conv_preset", "Identity")
     settle(page)
     type_in_first_cell(page, "1/9")
-    expect(kernel_cells(page).nth(1)).to_have_text("1/9")  # the cell keeps what was typed
+    expect(kernel_cells(page).first).to_have_value("1/9")  # the cell keeps what was typed
     expected = np.array([[1 / 9, 0, 0], [0, 1, 0], [0, 0, 0]])
     expect_output(page, convolve(gray, expected))  # 1/9 is 0.111..., not 19
     assert page.locator('[data-testid="stAlert"]').count() == 0
@@ -432,7 +437,7 @@ def test_convolution_cells_take_fractions_and_refuse_words(open_page, punks):
     expect(error).to_contain_text("row 1, column 1")
     expect(error).to_contain_text("Still using the last good kernel")
     assert "NaN" not in error.inner_text() and "None" not in error.inner_text()
-    expect(kernel_cells(page).nth(1)).to_have_text("abc")
+    expect(kernel_cells(page).first).to_have_value("abc")
     expect_output(page, convolve(gray, expected))  # the last good kernel still drives it
 
 

@@ -22,13 +22,13 @@ from punks_core.filters import (
     to_grayscale,
     to_rgb,
 )
-from punks_core.heatmaps import CHANNELS, picture_figure, signed_figure, symmetric_limit, tiles
+from punks_core.heatmaps import CHANNELS, symmetric_limit, tiles
 from punks_core.imaging import load_picture
 from punks_core.kernels import PRESETS
 from ui.loaders import cached_classifier, punks_or_stop
+from ui.pixel_panel import pixel_panel
 from ui.pixels import show_punk
 
-PANEL_HEIGHT = 380
 NO_SECOND = "No second layer"
 FORMATS = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]
 PICKED_PIXEL = "The output pixel picked below"
@@ -145,16 +145,28 @@ def show_output_size(height: int, width: int, stride: int, padding: str) -> None
 
 def picked_pixel(out_h: int, out_w: int) -> tuple[int, int]:
     """The output pixel to explain. The last click on the output (its widget state, readable
-    before the chart is drawn again) moves the pixel pickers once; they stay free to type in
+    before the map is drawn again) moves the pixel pickers once; they stay free to type in
     after that."""
-    event = state.get("conv_output_chart") or {"selection": {"points": []}}
-    clicked = [(int(p["y"]), int(p["x"])) for p in event["selection"]["points"] if "x" in p]
-    if clicked and clicked[0] != state.get("conv_last_click"):
-        state.conv_last_click = clicked[0]
-        state.conv_row, state.conv_col = clicked[0]
+    clicked = (state.get("conv_output_chart") or {}).get("picked")
+    clicked = (int(clicked["row"]), int(clicked["col"])) if clicked else None
+    if clicked and clicked != state.get("conv_last_click"):
+        state.conv_last_click = clicked
+        state.conv_row, state.conv_col = clicked
     state.conv_row = min(state.get("conv_row", out_h // 2), out_h - 1)
     state.conv_col = min(state.get("conv_col", out_w // 2), out_w - 1)
     return state.conv_row, state.conv_col
+
+
+def channel_tiles(values: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """A signed map as panel tiles: one, or one per colour channel (R, G, B)."""
+    if values.ndim == 2:
+        return [("", values)]
+    return [(f"{name} channel", values[..., c]) for c, name in enumerate(("Red", "Green", "Blue"))]
+
+
+def _shown_box(top: int, left: int, size: int, step: int) -> tuple[float, float, float]:
+    """A box in input pixels as the pooled map shows it."""
+    return top / step, left / step, max(size / step, 1)
 
 
 def show_panels(
@@ -162,8 +174,8 @@ def show_panels(
 ) -> np.ndarray:
     """Input, output and ReLU side by side, the picked pixel's window boxed; returns the output.
 
-    Every panel is one third of the page wide and `PANEL_HEIGHT` high, so they are drawn at one
-    size; in colour the output's R, G and B tiles take a row of thirds.
+    Every panel is one third of the page wide, so they are drawn at one size; in colour the
+    output's R, G and B tiles take a row of their own, each as wide as a panel.
     """
     colour, stride, padding = settings.colour, settings.stride, settings.padding
     height, width = values.shape[:2]
@@ -172,37 +184,39 @@ def show_panels(
     output = convolve(values, kernel, stride, padding)
     out_h, out_w = out_size
     limit = symmetric_limit(output)
-    input_figure = picture_figure(preview, f"Input {height}x{width}", (window.top, window.left, 3))
-    output_title = f"Output {out_h}x{out_w}"
-    output_figure = signed_figure(output, output_title, limit, click=True, box=(*picked, 1))
-    relu_title = "ReLU(output)"
-    if colour:  # max pooling commutes with ReLU, so the big map is pooled first, then clipped
-        pooled = shrink_for_display(output, keep="max")
-        relu_figure = picture_figure(pooled, f"{relu_title} as a picture, clipped to [0, 1]")
-    else:
-        relu_figure = signed_figure(relu(output), relu_title, limit, keep="max")
+    shown, step = shrink_for_display(output, max_side=256 if not colour else 128)
     panels = st.columns(3)
-    for figure in (input_figure, output_figure, relu_figure):
-        # The same right margin on every panel, with the colour bar inside it: a colour bar
-        # would otherwise squeeze its own map and leave the input bigger than the rest.
-        figure.update_layout(height=PANEL_HEIGHT, margin={"l": 0, "r": 70, "t": 30, "b": 0})
-        figure.update_coloraxes(colorbar={"thickness": 14, "x": 1.0, "xpad": 6})
-    panels[0].plotly_chart(input_figure, key="conv_input_chart")
+    with panels[0]:
+        input_image, input_step = preview
+        pixel_panel(
+            [("", input_image)], key="conv_input_chart", title=f"Input {height}x{width}",
+            box=_shown_box(window.top, window.left, 3, input_step), step=input_step,
+        )  # fmt: skip
+    output_panel = st.container() if colour else panels[1]
+    with output_panel:
+        pixel_panel(
+            channel_tiles(shown), key="conv_output_chart", title=f"Output {out_h}x{out_w}",
+            limit=limit, step=step, box=_shown_box(*picked, 1, step), clickable=True,
+        )  # fmt: skip
+    with panels[1] if colour else panels[2]:
+        if colour:  # max pooling commutes with ReLU: the big map is pooled first, then clipped
+            pooled, relu_step = shrink_for_display(output, keep="max")
+            pixel_panel(
+                [("", relu(pooled))], key="conv_relu_chart", step=relu_step,
+                title="ReLU(output) as a picture, clipped to [0, 1]",
+            )  # fmt: skip
+        else:
+            pooled, relu_step = shrink_for_display(relu(output), keep="max")
+            pixel_panel(
+                [("", pooled)], key="conv_relu_chart", title="ReLU(output)", limit=limit,
+                step=relu_step,
+            )  # fmt: skip
     if colour:
-        panels[1].plotly_chart(relu_figure, key="conv_relu_chart")
         panels[2].markdown(
             "**Colour:** the filter runs on the red, green and blue channels one by one; below, "
             "each channel's output on the same blue-white-red scale. Beside this, the three "
             "ReLU outputs put back together as one picture."
         )
-        st.plotly_chart(
-            output_figure, key="conv_output_chart", on_select="rerun", selection_mode="points"
-        )
-    else:
-        panels[1].plotly_chart(
-            output_figure, key="conv_output_chart", on_select="rerun", selection_mode="points"
-        )
-        panels[2].plotly_chart(relu_figure, key="conv_relu_chart")
     st.caption(
         "Blue is negative, red positive. ReLU is what a Conv2D with activation='relu' passes "
         "on: the negatives become 0."
@@ -224,7 +238,7 @@ def show_arithmetic(values, kernel, settings: LabSettings, out_size: tuple[int, 
         plane = values[..., CHANNELS.index(channel)] if colour else values
         sums = window_arithmetic(plane, kernel, row, col, settings.stride, settings.padding)
         st.caption(
-            f"Click the output heat map (up to 64x64) or type a position. The window's top-left "
+            f"Click the output map or type a position. The window's top-left "
             f"input pixel is ({sums.top}, {sums.left}); grey cells lie in the zero padding."
         )
     else:
@@ -244,8 +258,12 @@ def show_second_layer(output, settings: LabSettings, out_size: tuple[int, int]) 
         f"{second} applied to the {'ReLU of the ' if relu_between else ''}first output with "
         f"stride 1 and 'same' padding, as a second Conv2D would: {out_h}x{out_w} in and out."
     )
-    figure = signed_figure(stacked, "Second layer output", symmetric_limit(stacked))
-    st.plotly_chart(figure, key="conv_second_chart")
+    shown, step = shrink_for_display(stacked, max_side=128 if settings.colour else 256)
+    with st.container() if settings.colour else st.columns(3)[0]:
+        pixel_panel(
+            channel_tiles(shown), key="conv_second_chart", title="Second layer output",
+            limit=symmetric_limit(stacked), step=step,
+        )  # fmt: skip
 
 
 def show_learned_filters(rgba: np.ndarray) -> None:

@@ -1,16 +1,18 @@
-"""The Convolution Lab's kernel editor: a 3x3 table of text cells, a preset box that names the
-kernel it holds, Normalise, and a kernel handed over in the URL (`?kernel=`).
+"""The Convolution Lab's kernel editor: nine text boxes in a 3x3 grid, a preset box that names
+the kernel it holds, Normalise, and a kernel handed over in the URL (`?kernel=`).
 
-A number column would turn `1/9` into 19 and `abc` into NaN before the page saw it: text cells
+A number column would turn `1/9` into 19 and `abc` into NaN before the page saw it: text boxes
 reach `parse_kernel` as typed, and a bad cell keeps the last good kernel (`conv_good_kernel`)
-with the library's message.
+with the library's message. Plain text boxes rather than `st.data_editor`: a new browser tab
+starts the data grid's scripts before it can draw the page (docs/BENCHMARKS.md), and a box is
+what a learner expects to type a number into.
 """
 
 import numpy as np
 import streamlit as st
 
 from punks_core.errors import KernelError
-from punks_core.kernels import PRESETS, kernel_table, normalise, parse_kernel
+from punks_core.kernels import PRESETS, normalise, parse_kernel
 
 FIRST_PRESET = "Horizontal lines (Keras intro)"
 CUSTOM = "Custom"
@@ -45,10 +47,9 @@ def cell_text(weight: float) -> str:
     return "0" if weight == 0 else f"{weight:.6g}"
 
 
-def kernel_text(kernel: np.ndarray):
-    """The kernel as text cells: the editor then passes "1/9" or ".25" to `parse_kernel` as
-    typed, where a number column would read "1/9" as 19."""
-    return kernel_table(kernel).map(cell_text)
+def cell_key(row: int, col: int) -> str:
+    """The session-state key of a kernel cell's text box (rows and columns from 0)."""
+    return f"conv_cell_{state.conv_editor_version}_{row}{col}"
 
 
 def kernel_from_url() -> None:
@@ -68,11 +69,15 @@ def kernel_from_url() -> None:
 def kernel_editor() -> np.ndarray:
     """The preset box, the editor and Normalise; returns the last good kernel."""
     preset_box = st.container()  # filled after the editor: it names what the editor holds
-    table = st.data_editor(
-        kernel_text(state.conv_editor_base),
-        key=f"conv_kernel_{state.conv_editor_version}",
-        column_config={c: st.column_config.TextColumn(c, width="small") for c in "123"},
-    )
+    base = state.conv_editor_base
+    cells = st.container(key="conv_cells")
+    table = [["" for _ in range(3)] for _ in range(3)]
+    for row, columns in enumerate(cells.columns(3, gap="small") for _ in range(3)):
+        for col, column in enumerate(columns):
+            table[row][col] = column.text_input(
+                f"Row {row + 1}, column {col + 1}", cell_text(base[row, col]),
+                key=cell_key(row, col), label_visibility="collapsed",
+            )  # fmt: skip
     try:
         state.conv_good_kernel = parse_kernel(table)
     except KernelError as error:
@@ -87,8 +92,8 @@ def kernel_editor() -> np.ndarray:
     preset_box.selectbox(
         "Preset", choices, index=shown, key=preset_key, on_change=choose_preset,
         args=(preset_key,),
-        help="Pick a classic filter, or type your own weights in the table below: numbers "
-        "such as 2, -0.5, .25, 1e-1 or fractions such as 1/9.",
+        help="Pick a classic filter, or type your own weights in the boxes below (Enter to "
+        "apply): numbers such as 2, -0.5, .25, 1e-1 or fractions such as 1/9.",
     )  # fmt: skip
     st.button(
         "Normalise", key="conv_normalise", on_click=lambda: use_kernel(normalise(kernel)),

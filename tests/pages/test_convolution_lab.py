@@ -2,6 +2,7 @@
 uploads, worked examples, and the learned filters section, which alone may load TensorFlow."""
 
 import io
+import json
 import subprocess
 import sys
 import types
@@ -26,14 +27,22 @@ def preset_box(app):
     return next(box for box in app.selectbox if str(box.key).startswith("conv_preset_"))
 
 
+def cell_box(app, row: int, col: int):
+    """The text box of kernel cell (row, col), counted from 0."""
+    return app.text_input(key=f"conv_cell_{app.session_state['conv_editor_version']}_{row}{col}")
+
+
 def edit(app, cells: dict[tuple[int, int], object]) -> None:
-    """Type into the kernel editor: AppTest replays a data_editor's edit state, not clicks."""
-    edited: dict[int, dict[str, object]] = {}
+    """Type into the kernel's text boxes (None: clear the box), then run the page once."""
     for (row, col), value in cells.items():
-        edited.setdefault(row, {})[str(col + 1)] = value
-    key = f"conv_kernel_{app.session_state['conv_editor_version']}"
-    app.session_state[key] = {"edited_rows": edited, "added_rows": [], "deleted_rows": []}
+        text = "" if value is None else value if isinstance(value, str) else f"{value:g}"
+        cell_box(app, row, col).set_value(text)
     app.run()
+
+
+def panels(app) -> dict[str, dict]:
+    """The pixel panels on the page, by key: what each was sent (title, tiles and values)."""
+    return {str(panel.key): json.loads(panel.proto.json) for panel in app.get("bidi_component")}
 
 
 def good_kernel(app) -> np.ndarray:
@@ -42,7 +51,7 @@ def good_kernel(app) -> np.ndarray:
 
 def editor_kernel(app) -> np.ndarray:
     """The editor's cells, which are text (as typed), read as numbers."""
-    return app.data_editor[0].value.to_numpy().astype(float)
+    return np.array([[float(cell_box(app, r, c).value) for c in range(3)] for r in range(3)])
 
 
 def sum_line(app) -> str:
@@ -54,7 +63,7 @@ def test_default_run_draws_input_output_relu_and_the_arithmetic(open_page):
     assert not app.error
     np.testing.assert_array_equal(good_kernel(app), FIRST)
     np.testing.assert_array_equal(editor_kernel(app), FIRST)
-    assert app.data_editor[0].value.iloc[0, 0] == "1"  # shown as a person writes it, not 1.0
+    assert cell_box(app, 0, 0).value == "1"  # shown as a person writes it, not 1.0
     assert preset_box(app).value == "Horizontal lines (Keras intro)"
     assert "n_out = ⌊(24 + 2·1 − 3) / 1⌋ + 1 = 24 = ⌈24 / 1⌉" in app.code[0].value
     assert (app.number_input(key="conv_row").value, app.number_input(key="conv_col").value) == (
@@ -86,7 +95,7 @@ def test_a_bad_cell_shows_an_error_and_keeps_the_last_good_kernel(open_page, bad
     assert "row 3, column 2" in message and shown in message and "last good kernel" in message
     np.testing.assert_array_equal(good_kernel(app), last_good)
     assert "(1 × 2)" in sum_line(app) or "× 2)" in sum_line(app)  # the good kernel still drives it
-    assert app.get("plotly_chart")  # the charts are still drawn
+    assert set(panels(app)) == {"conv_input_chart", "conv_output_chart", "conv_relu_chart"}
     edit(app, {(0, 0): 2.0, (2, 1): 0.5})  # fixing the cell clears the error
     assert not app.error and good_kernel(app)[2, 1] == 0.5
 
@@ -164,14 +173,15 @@ def test_stride_and_padding_change_the_output_size(open_page, stride, padding, e
     assert expected in app.code[0].value
     row = app.number_input(key="conv_row")
     assert row.max == size - 1 and row.value <= size - 1
-    assert any(f"Output {size}x{size}" in chart.proto.spec for chart in app.get("plotly_chart"))
+    output = panels(app)["conv_output_chart"]
+    assert output["title"] == f"Output {size}x{size}"
+    assert (output["rows"], output["cols"]) == (size, size)
+    assert len(output["tiles"][0]["values"]) == size * size
 
 
 def test_clicking_the_output_picks_the_pixel(open_page):
     app = open_page(PAGE)
-    app.session_state["conv_output_chart"] = {
-        "selection": {"points": [{"x": 5, "y": 7}], "point_indices": [0], "box": [], "lasso": []}
-    }
+    app.session_state["conv_output_chart"] = {"picked": {"row": 7, "col": 5}}
     app.run()
     assert not app.exception
     assert app.number_input(key="conv_row").value == 7
@@ -198,8 +208,13 @@ def test_colour_channels_and_a_second_layer(open_page):
     app.selectbox(key="conv_channel").set_value("G").run()
     app.selectbox(key="conv_second").set_value("Box blur").run()
     assert not app.exception and not app.error
-    keys = [chart.key for chart in app.get("plotly_chart")]
-    assert "conv_second_chart" in keys
+    shown = panels(app)
+    assert [tile["title"] for tile in shown["conv_output_chart"]["tiles"]] == [
+        "Red channel",
+        "Green channel",
+        "Blue channel",
+    ]
+    assert shown["conv_second_chart"]["title"] == "Second layer output"
     app.toggle(key="conv_relu_between").set_value(False).run()
     assert not app.exception
 
