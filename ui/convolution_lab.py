@@ -135,10 +135,9 @@ def output_size_or_stop(height: int, width: int, stride: int, padding: str) -> t
 
 def show_output_size(height: int, width: int, stride: int, padding: str) -> None:
     st.markdown("**Output size**, per axis: n_out = ⌊(n_in + 2p − f) / s⌋ + 1")
-    st.code(
+    st.text(
         f"rows:    {output_size_formula(height, 3, stride, padding)}\n"
         f"columns: {output_size_formula(width, 3, stride, padding)}",
-        language=None,
     )
     st.caption("Keras' 'same' pads to ⌈n / s⌉ outputs; an odd zero goes after, not before.")
 

@@ -13,10 +13,7 @@ import streamlit as st
 from PIL import Image
 
 from punks_core.constants import BACKGROUND_HEX
-from punks_core.imaging import composite, grid, zoom
-
-# Browsers smooth enlarged images; punks must stay crisp squares.
-PIXELATED_CSS = "<style>img { image-rendering: pixelated; }</style>"
+from punks_core.imaging import composite, grid
 
 
 def png_data_url(picture: np.ndarray) -> str:
@@ -73,6 +70,11 @@ def show_labelled_rows(rows: list[tuple[str, np.ndarray]], scale: int, backgroun
 
 
 def show_punk(image: np.ndarray, scale: int = 10, background: str | None = BACKGROUND_HEX) -> None:
-    """One punk on `background`, `scale` times its size, with crisp square pixels."""
-    st.markdown(PIXELATED_CSS, unsafe_allow_html=True)
-    st.image(zoom(composite(image[None], background)[0], scale), width="content")
+    """One punk on `background`, `scale` times its size, with crisp square pixels.
+
+    Inline PNG, not `st.image`: that would send an RGB punk as a JPEG (blurred edges and
+    stray colours on pixel art) and fetch it only after the page is drawn.
+    """
+    st.html(
+        f'<div class="punk">{exact_img(composite(image[None], background)[0], scale, "punk")}</div>'
+    )

@@ -65,7 +65,7 @@ def test_default_run_draws_input_output_relu_and_the_arithmetic(open_page):
     np.testing.assert_array_equal(editor_kernel(app), FIRST)
     assert cell_box(app, 0, 0).value == "1"  # shown as a person writes it, not 1.0
     assert preset_box(app).value == "Horizontal lines (Keras intro)"
-    assert "n_out = ⌊(24 + 2·1 − 3) / 1⌋ + 1 = 24 = ⌈24 / 1⌉" in app.code[0].value
+    assert "n_out = ⌊(24 + 2·1 − 3) / 1⌋ + 1 = 24 = ⌈24 / 1⌉" in app.text[0].value
     assert (app.number_input(key="conv_row").value, app.number_input(key="conv_col").value) == (
         12,
         12,
@@ -170,7 +170,7 @@ def test_stride_and_padding_change_the_output_size(open_page, stride, padding, e
     app.radio(key="conv_stride").set_value(stride).run()
     app.radio(key="conv_padding").set_value(padding).run()
     assert not app.exception
-    assert expected in app.code[0].value
+    assert expected in app.text[0].value
     row = app.number_input(key="conv_row")
     assert row.max == size - 1 and row.value <= size - 1
     output = panels(app)["conv_output_chart"]
@@ -231,7 +231,7 @@ def test_random_punk_and_upload(open_page):
     )
     app.file_uploader(key="conv_upload").upload("noise.png", buffer.getvalue(), "image/png").run()
     assert not app.exception and not app.error
-    assert "(40 + 2·1 − 3)" in app.code[0].value and "(30 + 2·1 − 3)" in app.code[0].value
+    assert "(40 + 2·1 − 3)" in app.text[0].value and "(30 + 2·1 − 3)" in app.text[0].value
 
 
 def test_an_unreadable_upload_is_an_error_not_a_traceback(open_page):
