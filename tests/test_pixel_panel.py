@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ui.pixel_panel import _diverging, _picture, readable
+from ui.pixel_panel import _diverging, _picture, _rounded, readable
 
 
 def test_colour_bar_labels_are_plain_numbers_with_a_true_minus():
@@ -24,3 +24,9 @@ def test_pictures_are_clipped_to_0_1():
     grey = _picture(np.array([[-1.0, 0.5, 2.0]]))
     assert grey.shape == (1, 3, 3) and grey[0, :, 0].tolist() == [0, 128, 255]
     assert _picture(np.full((2, 2, 3), 0.25)).max() == 64
+
+
+def test_big_colour_pictures_send_no_readout_numbers():
+    assert len(_rounded(np.zeros((256, 256)))) == 256 * 256  # a big gray output map: sent
+    assert _rounded(np.zeros((256, 256, 3))) is None  # a big colour input picture: not
+    assert _rounded(np.array([[0.123456]])) == [0.1235]

@@ -16,7 +16,11 @@ from ui.loaders import cached_classifier, cached_generator, cached_snapshots, sh
 from ui.pixels import show_labelled_rows
 
 ALL_TYPES = "All types"
-LOSSES = {"d_loss": "discriminator", "g_loss": "generator"}
+LOSSES = {
+    "d_loss": "discriminator",
+    "g_loss": "generator",
+    "reconstruction": "repainting a real punk (nats a pixel)",
+}
 AGREEMENT = {f"agree_{t.lower()}": t for t in TYPES}
 FRAME_SECONDS = 0.4
 BLUE = BACKGROUND_HEX
@@ -43,7 +47,7 @@ def scale_for(count: int) -> int:
 
 def curves(history: pd.DataFrame, columns: dict, title: str, epoch: int, y_title: str,
            log_y: bool = False):  # fmt: skip
-    frame = history[list(columns)].rename(columns=columns)
+    frame = history[[c for c in columns if c in history]].rename(columns=columns)
     return curves_figure(frame, title, epoch, y_title, log_y)
 
 

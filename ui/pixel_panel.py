@@ -17,6 +17,9 @@ from PIL import Image
 
 COLOUR_SCALE = "RdBu_r"  # negative blue, 0 white, positive red, as the lab's captions say
 BAR_STOPS = 11
+# The numbers behind the pointer's readout travel with the page on every rerun: up to this
+# many a tile (a 256x256 map, or three 128x128 ones); a big colour picture sends none.
+MAX_VALUES = 70_000
 
 _CSS = """
 .panel { font-family: "Source Sans Pro", sans-serif; color: var(--st-text-color); }
@@ -94,9 +97,11 @@ export default function (component) {
     };
     image.addEventListener("mousemove", (event) => {
       const [r, c] = where(event);
+      const place = `row ${r * data.step}, column ${c * data.step}`;
+      if (!tile.values) { readout.textContent = place; return; }
       const value = tile.values[r * data.cols + c];
       const text = Array.isArray(value) ? value.map(number).join(", ") : number(value);
-      readout.textContent = `row ${r * data.step}, column ${c * data.step}: ${text}`;
+      readout.textContent = `${place}: ${text}`;
     });
     image.addEventListener("mouseleave", () => { readout.textContent = data.hint; });
     if (data.clickable) {
@@ -167,7 +172,9 @@ def _bar(limit: float) -> dict:
     return {"colours": colours, "labels": [readable(limit), "0", readable(-limit)]}
 
 
-def _rounded(values: np.ndarray) -> list:
+def _rounded(values: np.ndarray) -> list | None:
+    if values.size > MAX_VALUES:
+        return None
     return np.round(values.astype(np.float64), 4).reshape(-1, *values.shape[2:]).tolist()
 
 
