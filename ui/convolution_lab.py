@@ -202,7 +202,7 @@ def show_panels(
             pooled, relu_step = shrink_for_display(output, keep="max")
             pixel_panel(
                 [("", relu(pooled))], key="conv_relu_chart", step=relu_step,
-                title="ReLU(output) as a picture, clipped to [0, 1]",
+                title="ReLU(output), clipped to [0, 1]",
             )  # fmt: skip
         else:
             pooled, relu_step = shrink_for_display(relu(output), keep="max")
