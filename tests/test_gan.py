@@ -9,7 +9,14 @@ import pytest
 from punks_core.classifier import load_classifier
 from punks_core.errors import GeneratorRequestError, ModelError
 from punks_core.gan import PunkGenerator, conditions, load_generator, wearable
-from punks_core.gan_networks import ConditionalGAN, build_discriminator, build_generator
+from punks_core.gan_networks import (
+    ConditionalGAN,
+    _kl_to_normal,
+    _palette_colours,
+    build_discriminator,
+    build_generator,
+    palette_targets,
+)
 from punks_core.gan_quality import in_palette, to_unit_range
 from punks_core.gan_snapshots import (
     GAN_DIR,
@@ -21,6 +28,7 @@ from punks_core.gan_snapshots import (
 )
 from punks_core.gan_training import ask_for_some, train_gan, type_weights
 from punks_core.labels import LABELS, TYPES
+from punks_core.palette import punk_palette
 
 
 @pytest.fixture(scope="module")
@@ -63,17 +71,34 @@ def test_train_step_on_a_tiny_batch_moves_both_networks(punks):
     gan.compile(d_optimizer=keras.optimizers.Adam(1e-3), g_optimizer=keras.optimizers.Adam(1e-3))
     before_g = [w.numpy().copy() for w in gan.generator.trainable_weights]
     before_d = [w.numpy().copy() for w in gan.discriminator.trainable_weights]
+    before_e = [w.numpy().copy() for w in gan.encoder.trainable_weights]
     images = to_unit_range(punks.images[:16])
     truth = punks.visible_labels[list(LABELS)].to_numpy("float32")[:16]
     asked = ask_for_some(truth, np.random.default_rng(0))
     logs = gan.train_on_batch(images, asked, truth, return_dict=True)
     expected = {"d_loss", "g_loss", "d_real", "d_fake", "d_labels", "g_labels", "entropy"}
+    expected |= {"reconstruction", "kl"}
     assert set(logs) == expected
     assert all(np.isfinite(float(v)) for v in logs.values())
     after_g = gan.generator.trainable_weights
     after_d = gan.discriminator.trainable_weights
     assert any(not np.allclose(b, a.numpy()) for b, a in zip(before_g, after_g, strict=True))
     assert any(not np.allclose(b, a.numpy()) for b, a in zip(before_d, after_d, strict=True))
+    after_e = gan.encoder.trainable_weights  # the encoder learns with the generator
+    assert any(not np.allclose(b, a.numpy()) for b, a in zip(before_e, after_e, strict=True))
+
+
+def test_the_repainting_target_is_each_real_pixels_palette_colour(punks):
+    images = punks.images[:8]
+    targets = np.asarray(palette_targets(to_unit_range(images), _palette_colours()))
+    np.testing.assert_array_equal(punk_palette()[targets], images)
+
+
+def test_the_kl_term_is_zero_only_for_the_noise_the_app_draws():
+    zero = np.zeros((2, 4), "float32")
+    assert np.allclose(_kl_to_normal(zero, zero), 0)  # N(0, 1) itself
+    shifted = np.asarray(_kl_to_normal(zero + 1, zero))  # the mean off by 1 in 4 dimensions
+    np.testing.assert_allclose(shifted, [2.0, 2.0])
 
 
 def test_tempered_sampling_gives_types_square_root_shares(punks):
