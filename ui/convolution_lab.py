@@ -156,11 +156,14 @@ def picked_pixel(out_h: int, out_w: int) -> tuple[int, int]:
     return state.conv_row, state.conv_col
 
 
-def channel_tiles(values: np.ndarray) -> list[tuple[str, np.ndarray]]:
-    """A signed map as panel tiles: one, or one per colour channel (R, G, B)."""
-    if values.ndim == 2:
-        return [("", values)]
-    return [(f"{name} channel", values[..., c]) for c, name in enumerate(("Red", "Green", "Blue"))]
+def channel_tiles(values: np.ndarray) -> tuple[list[tuple[str, np.ndarray]], int]:
+    """A signed map as panel tiles, pooled for display, and the pooling step: one tile of up to
+    256 pixels a side, or one per colour channel (R, G, B) of up to 128 (three share a row)."""
+    shown, step = shrink_for_display(values, max_side=256 if values.ndim == 2 else 128)
+    if shown.ndim == 2:
+        return [("", shown)], step
+    names = ("Red", "Green", "Blue")
+    return [(f"{name} channel", shown[..., c]) for c, name in enumerate(names)], step
 
 
 def _shown_box(top: int, left: int, size: int, step: int) -> tuple[float, float, float]:
@@ -183,7 +186,7 @@ def show_panels(
     output = convolve(values, kernel, stride, padding)
     out_h, out_w = out_size
     limit = symmetric_limit(output)
-    shown, step = shrink_for_display(output, max_side=256 if not colour else 128)
+    output_tiles, step = channel_tiles(output)
     panels = st.columns(3)
     with panels[0]:
         input_image, input_step = preview
@@ -194,7 +197,7 @@ def show_panels(
     output_panel = st.container() if colour else panels[1]
     with output_panel:
         pixel_panel(
-            channel_tiles(shown), key="conv_output_chart", title=f"Output {out_h}x{out_w}",
+            output_tiles, key="conv_output_chart", title=f"Output {out_h}x{out_w}",
             limit=limit, step=step, box=_shown_box(*picked, 1, step), clickable=True,
         )  # fmt: skip
     with panels[1] if colour else panels[2]:
@@ -257,10 +260,10 @@ def show_second_layer(output, settings: LabSettings, out_size: tuple[int, int]) 
         f"{second} applied to the {'ReLU of the ' if relu_between else ''}first output with "
         f"stride 1 and 'same' padding, as a second Conv2D would: {out_h}x{out_w} in and out."
     )
-    shown, step = shrink_for_display(stacked, max_side=128 if settings.colour else 256)
+    second_tiles, step = channel_tiles(stacked)
     with st.container() if settings.colour else st.columns(3)[0]:
         pixel_panel(
-            channel_tiles(shown), key="conv_second_chart", title="Second layer output",
+            second_tiles, key="conv_second_chart", title="Second layer output",
             limit=symmetric_limit(stacked), step=step,
         )  # fmt: skip
 

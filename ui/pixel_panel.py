@@ -43,51 +43,37 @@ _CSS = """
 _JS = """
 export default function (component) {
   const { data, parentElement, setStateValue } = component;
+  const element = (tag, className, parent, text) => {
+    const made = document.createElement(tag);
+    made.className = className;
+    if (text !== undefined) made.textContent = text;
+    parent?.appendChild(made);
+    return made;
+  };
   parentElement.querySelector(".panel")?.remove();
-  const panel = document.createElement("div");
-  panel.className = "panel";
+  const panel = element("div", "panel", parentElement);
   panel.style.setProperty("--tile-max", data.tile_max + "px");
-  parentElement.appendChild(panel);
-  if (data.title) {
-    const title = document.createElement("div");
-    title.className = "title";
-    title.textContent = data.title;
-    panel.appendChild(title);
-  }
-  const row = document.createElement("div");
-  row.className = "tiles";
-  panel.appendChild(row);
-  const readout = document.createElement("div");
-  readout.className = "readout";
-  readout.textContent = data.hint;
+  if (data.title) element("div", "title", panel, data.title);
+  const row = element("div", "tiles", panel);
+  const readout = element("div", "readout", null, data.hint);
   const number = (v) => (Math.abs(v) >= 1e-3 || v === 0
     ? Number(v.toPrecision(3)).toString() : v.toExponential(1)).replace("-", "\u2212");
   panel.punkValues = data.tiles.map((t) => t.values);
   panel.punkShape = [data.rows, data.cols];
   data.tiles.forEach((tile) => {
-    const cell = document.createElement("div");
-    cell.className = "tile";
-    if (tile.title) {
-      const name = document.createElement("div");
-      name.className = "tile-title";
-      name.textContent = tile.title;
-      cell.appendChild(name);
-    }
-    const frame = document.createElement("div");
-    frame.className = data.clickable ? "frame clickable" : "frame";
-    const image = document.createElement("img");
+    const cell = element("div", "tile", row);
+    if (tile.title) element("div", "tile-title", cell, tile.title);
+    const frame = element("div", data.clickable ? "frame clickable" : "frame", cell);
+    const image = element("img", "", frame);
     image.src = tile.png;
     image.alt = tile.title || data.title;
-    frame.appendChild(image);
     if (data.box) {
       const [top, left, size] = data.box;
-      const box = document.createElement("div");
-      box.className = "box";
+      const box = element("div", "box", frame);
       Object.assign(box.style, {
         top: (100 * top) / data.rows + "%", left: (100 * left) / data.cols + "%",
         height: (100 * size) / data.rows + "%", width: (100 * size) / data.cols + "%",
       });
-      frame.appendChild(box);
     }
     const where = (event) => {
       const r = image.getBoundingClientRect();
@@ -110,25 +96,16 @@ export default function (component) {
         setStateValue("picked", { row: r * data.step, col: c * data.step });
       });
     }
-    cell.appendChild(frame);
-    row.appendChild(cell);
   });
   {  // a picture keeps an empty bar's room, so that every panel's tiles are one size
-    const bar = document.createElement("div");
-    bar.className = data.bar ? "bar" : "bar empty";
-    const colours = document.createElement("div");
-    colours.className = "bar-colours";
+    const bar = element("div", data.bar ? "bar" : "bar empty", row);
+    const colours = element("div", "bar-colours", bar);
     const stops = data.bar ? data.bar.colours : ["transparent", "transparent"];
     colours.style.background = `linear-gradient(to top, ${stops.join(", ")})`;
-    const labels = document.createElement("div");
-    labels.className = "bar-labels";
+    const labels = element("div", "bar-labels", bar);
     (data.bar ? data.bar.labels : ["", "", ""]).forEach((text) => {
-      const label = document.createElement("span");
-      label.textContent = text;
-      labels.appendChild(label);
+      element("span", "", labels, text);
     });
-    bar.append(colours, labels);
-    row.appendChild(bar);
   }
   panel.appendChild(readout);
 }
