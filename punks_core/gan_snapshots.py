@@ -6,7 +6,8 @@ Layout of a snapshot folder (the shipped one is `assets/gan/`):
                         punk exactly 24x24 RGBA with no gaps: the same noise every epoch
     history.csv         one row per epoch: losses, type agreement, punk FID, memorisation
     run.json            command, seed, timings, sampling, versions, grid noise seed
-    generator.keras     the final generator alone
+    generator.keras     the shipped generator: the best epoch's, drawing its noise through its
+                        prior (`gan_prior`)
 
 TF-free, so the gallery can show training before (or without) loading the generator.
 """
@@ -27,6 +28,9 @@ from punks_core.imaging import grid, zoom
 from punks_core.labels import TYPES
 
 GENERATOR_FILE = "generator.keras"
+# The best epoch's encoder and generator without its prior, kept during training only.
+ENCODER_FILE = ".best_encoder.keras"
+BARE_GENERATOR_FILE = ".best_bare_generator.keras"
 HISTORY_FILE = "history.csv"
 RUN_FILE = "run.json"
 REBUILD_COMMAND = "python -m punks_core train-gan"

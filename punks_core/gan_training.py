@@ -1,14 +1,17 @@
 """Training the palette GAN: balanced batches, the per-epoch judge, snapshots, the best epoch.
 
 `train_gan` (the `train-gan` command) trains `gan_networks.ConditionalGAN` on train punks
-(ids 0-7999, tempered by type) and new compositions painted from the layers, and after each
-epoch writes the fixed-noise grid, a history row judged by the project's classifier against
-the validation punks (8000-8999), and the generator if it is the best epoch so far.
+(ids 0-7999, tempered by type) and new compositions painted from the layers. After each epoch
+it fits a quick noise prior (`gan_prior`) to the encoder's codes, and writes the fixed-noise
+grid, a history row judged by the project's classifier against the validation punks
+(8000-8999), and the generator with its prior if it is the best epoch so far. At the end the
+best epoch's prior is fitted again at full size, and the better of the two is shipped.
 """
 
 import os
 import shutil
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import keras
@@ -32,8 +35,11 @@ from punks_core.gan_networks import (
     build_discriminator,
     build_generator,
 )
+from punks_core.gan_prior import FULL, QUICK, PriorFit, fit_prior, with_prior
 from punks_core.gan_quality import RealPunks, frechet_distance, in_palette, to_unit_range
 from punks_core.gan_snapshots import (
+    BARE_GENERATOR_FILE,
+    ENCODER_FILE,
     GAN_DIR,
     GENERATOR_FILE,
     GRID_COLUMNS,
@@ -48,8 +54,11 @@ from punks_core.model_files import library_versions
 
 EPOCHS = 60
 BATCH_SIZE = 64
-REAL_PER_EPOCH = 4000  # train punks drawn each epoch (tempered by type) ...
-NEW_PER_EPOCH = 2000  # ... beside this many new compositions from the layers
+# Train punks drawn each epoch (tempered by type), beside new compositions from the layers:
+# 4,000 and 2,000 until the noise prior's fit joined every epoch, then 3,500 and 1,500 to keep
+# 60 epochs within 90 minutes.
+REAL_PER_EPOCH = 3500
+NEW_PER_EPOCH = 1500
 NEW_POOL = 30_000  # new compositions painted once, before training
 # The generator and the encoder: Adam with beta_1 = 0.5. At the DCGAN paper's 2e-4 the
 # repainting learned so slowly that every punk was still blank after 2 epochs (measured).
@@ -62,6 +71,7 @@ METRIC_SEED = 7  # the fixed noise of every epoch's quality metrics
 AGREEMENT_PER_TYPE = 100
 ACCESSORY_SAMPLES = 32  # samples per checked accessory, each epoch
 QUALITY_SAMPLES = 1000
+COPIES_ALLOWED = 0.01  # share of samples that may be a training punk, pixel for pixel
 # Common accessories whose presence the classifier checks in samples that ask for them.
 CHECKED_ACCESSORIES = {
     "Male": ("Cap", "Big Beard", "Pipe", "Hoodie", "VR", "Mohawk", "Earring", "Wild Hair"),
@@ -132,6 +142,19 @@ class TrainingPunks(keras.utils.PyDataset):
     def __getitem__(self, index):
         rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
         return self.pixels[rows], self.asked[rows], self.truth[rows]
+
+
+def noise_prior(encoder, pixels, truth, fit: PriorFit, seed: int) -> keras.Model:
+    """A prior fitted to the encoder's codes of `pixels` (in [-1, 1]) asked as in training."""
+    rng = np.random.default_rng(seed)
+    codes, requests = [], []
+    for _ in range(fit.draws):
+        asked = ask_for_some(truth, rng)
+        mean, log_var = encoder.predict([pixels, asked], batch_size=1024, verbose=0)
+        spread = rng.standard_normal(mean.shape, dtype=np.float32)
+        codes.append(mean + np.exp(0.5 * log_var) * spread)
+        requests.append(asked)
+    return fit_prior(np.concatenate(codes), np.concatenate(requests), fit, seed)
 
 
 def _new_compositions(punks: Punks, n: int, seed: int):
@@ -212,18 +235,23 @@ class QualityJudge:
 
 def selection_score(row: dict) -> float:
     """Lower is better: the FID ratio, plus a penalty for every point of type agreement
-    under 100 % (worst type) or of accessories asked for and not found."""
+    under 100 % (worst type) or of accessories asked for and not found, and a ten times
+    larger one for every point of copies of training punks above the 1 % allowed."""
     worst_type = min(row[f"agree_{t.lower()}"] for t in TYPES)
-    return row["fid_ratio"] + 10 * (1 - worst_type) + 10 * (1 - row["accessories_found"])
+    copies = 100 * max(0.0, row["copies"] - COPIES_ALLOWED)
+    return row["fid_ratio"] + 10 * (1 - worst_type) + 10 * (1 - row["accessories_found"]) + copies
 
 
 class Snapshot(keras.callbacks.Callback):
-    """After each epoch: the fixed-noise grid, a history row, and the best generator so far."""
+    """After each epoch: a quick noise prior, the fixed-noise grid, a history row, and the best
+    generator so far (with its prior; its encoder and bare generator kept for the final fit)."""
 
-    def __init__(self, out: Path, judge: QualityJudge, per_type: int, per_accessory: int):
+    def __init__(self, out: Path, judge: QualityJudge, data: TrainingPunks, seed: int, **counts):
         super().__init__()
-        self.out, self.judge = out, judge
-        self.per_type, self.per_accessory = per_type, per_accessory
+        self.out, self.judge, self.seed = out, judge, seed
+        self.per_type, self.per_accessory = counts["per_type"], counts["per_accessory"]
+        self.pixels = np.concatenate([data.real_pixels, data.new_pixels])
+        self.truth = np.concatenate([data.real_labels, data.new_labels])
         self.grid_noise = np.tile(latent(GRID_COLUMNS, GRID_SEED), (N_TYPES, 1))
         self.grid_conditions = conditions(np.repeat(TYPES, GRID_COLUMNS))
         self.best = (np.inf, 0)
@@ -233,7 +261,9 @@ class Snapshot(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         train_seconds = time.perf_counter() - self.began
-        generator = PunkGenerator(self.model.generator)
+        prior = noise_prior(self.model.encoder, self.pixels, self.truth, QUICK, self.seed)
+        prior_seconds = time.perf_counter() - self.began - train_seconds
+        generator = PunkGenerator(with_prior(prior, self.model.generator))
         grid = generator.decode(self.grid_noise, self.grid_conditions)
         write_grid(self.out, epoch + 1, grid.reshape(N_TYPES, GRID_COLUMNS, *IMAGE_SHAPE))
         quality = self.judge(generator, self.per_type, self.per_accessory)
@@ -242,10 +272,43 @@ class Snapshot(keras.callbacks.Callback):
         row = {"epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}, **quality}
         row["score"] = score
         row["seconds"] = round(train_seconds, 2)
+        row["prior_seconds"] = round(prior_seconds, 2)
         append_history(self.out, row)
         if score < self.best[0]:
             self.best = (score, epoch + 1)
-            _save_atomically(self.model.generator, self.out / GENERATOR_FILE)
+            _save_atomically(generator.model, self.out / GENERATOR_FILE)
+            _save_atomically(self.model.generator, self.out / BARE_GENERATOR_FILE)
+            _save_atomically(self.model.encoder, self.out / ENCODER_FILE)
+
+
+def refit_best_prior(out: Path, snapshot: Snapshot) -> dict:
+    """Fit the best epoch's prior again at full size; ship it if it scores better.
+
+    Returns what was measured, for run.json. The best epoch's encoder and bare generator are
+    removed afterwards: they are for training only.
+    """
+    started = time.perf_counter()
+    encoder = keras.models.load_model(out / ENCODER_FILE)
+    bare = keras.models.load_model(out / BARE_GENERATOR_FILE)
+    prior = noise_prior(encoder, snapshot.pixels, snapshot.truth, FULL, snapshot.seed)
+    generator = PunkGenerator(with_prior(prior, bare))
+    quality = snapshot.judge(generator, snapshot.per_type, snapshot.per_accessory)
+    score = selection_score(quality)
+    shipped = score < snapshot.best[0]
+    if shipped:
+        _save_atomically(generator.model, out / GENERATOR_FILE)
+    for file in (ENCODER_FILE, BARE_GENERATOR_FILE):
+        (out / file).unlink()
+    return {
+        "per_epoch": {**asdict(QUICK), "best_score": round(snapshot.best[0], 3)},
+        "full": {**asdict(FULL), "score": round(score, 3), **_rounded(quality)},
+        "shipped": "full" if shipped else "per_epoch",
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def _rounded(quality: dict) -> dict:
+    return {k: round(float(v), 4) for k, v in quality.items()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -316,8 +379,10 @@ def train_gan(
         g_optimizer=keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5),
         jit_compile=True,
     )
-    snapshot = Snapshot(out, judge, agreement_per_type, accessory_samples)
+    counts = {"per_type": agreement_per_type, "per_accessory": accessory_samples}
+    snapshot = Snapshot(out, judge, data, seed, **counts)
     gan.fit(data, epochs=epochs, callbacks=[snapshot], verbose=verbose)
+    prior = refit_best_prior(out, snapshot)
     run = {
         "command": command or f"python -m punks_core train-gan --epochs {epochs} --seed {seed}",
         "seed": seed,
@@ -325,7 +390,8 @@ def train_gan(
         "best_epoch": snapshot.best[1],
         "selected_on": (
             "lowest selection score on the validation punks (ids 8000-8999): FID ratio "
-            "+ 10 x (1 - worst type agreement) + 10 x (1 - accessories found)"
+            "+ 10 x (1 - worst type agreement) + 10 x (1 - accessories found) "
+            "+ 100 x (copies - 1 %, if more)"
         ),
         "batch_size": BATCH_SIZE,
         "latent_dim": LATENT_DIM,
@@ -343,6 +409,7 @@ def train_gan(
             "discriminator_labels": AUX_WEIGHT,
         },
         "encoder_parameters": int(gan.encoder.count_params()),
+        "noise_prior": prior,
         "type_temperature": TYPE_TEMPERATURE,
         "train_ids": [int(punks.ids[rows].min()), int(punks.ids[rows].max())],
         "n_train": len(rows),

@@ -202,7 +202,7 @@ def test_training_writes_snapshots_that_read_back(tiny_run):
     assert snapshots.grid(2).shape == (len(TYPES), GRID_COLUMNS, 24, 24, 4)
     history = snapshots.history
     expected = {"d_loss", "g_loss", "fid", "real_fid", "fid_ratio", "accessories_found"}
-    expected |= {"palette_share", "copies", "nearest_pixels", "seconds", "score"}
+    expected |= {"palette_share", "copies", "nearest_pixels", "seconds", "prior_seconds", "score"}
     assert expected | {f"agree_{t.lower()}" for t in TYPES} <= set(history.columns)
     assert history["agree_male"].between(0, 1).all() and (history["fid"] >= 0).all()
     assert (history["palette_share"] == 1.0).all()
