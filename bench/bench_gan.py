@@ -25,8 +25,8 @@ from bench.bench_classifier import median_seconds
 from punks_core.classifier import load_classifier
 from punks_core.dataset import SPLITS, Punks, load_punks
 from punks_core.gan import conditions, latent, load_generator
+from punks_core.gan_judge import CHECKED_ACCESSORIES, QualityJudge
 from punks_core.gan_quality import frechet_distance
-from punks_core.gan_training import CHECKED_ACCESSORIES, QualityJudge
 from punks_core.labels import TYPES
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -107,6 +107,26 @@ def train_gan(args: argparse.Namespace) -> None:
     )
 
 
+def fit_gan_prior(args: argparse.Namespace) -> None:
+    from punks_core.gan_prior import FULL, PriorFit
+    from punks_core.gan_training import fit_gan_prior
+
+    fit = PriorFit(
+        width=args.width or FULL.width,
+        epochs=args.epochs or FULL.epochs,
+        batch_size=FULL.batch_size,
+        draws=args.draws or FULL.draws,
+    )
+    command = "python -m punks_core " + " ".join(args.argv)
+    refit = fit_gan_prior(out=args.out, fit=fit, command=command)
+    verdict = "shipped it" if refit["shipped"] else "kept the shipped prior, which scores better"
+    print(
+        f"fitted the noise prior in {refit['seconds']:.0f} s: selection score "
+        f"{refit['score']:.2f} (FID ratio {refit['fid_ratio']:.2f}, copies "
+        f"{refit['copies']:.1%}); {verdict}."
+    )
+
+
 def sweep(args: argparse.Namespace) -> None:
     from punks_core.sweep import objective_of
     from punks_core.sweep_training import run_sweep
@@ -214,6 +234,19 @@ def build_parser() -> argparse.ArgumentParser:
     gan.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     gan.add_argument("--out", type=Path, default=None, help="snapshot folder (default: assets/gan)")
     gan.set_defaults(run=train_gan)
+
+    prior = commands.add_parser(
+        "fit-gan-prior",
+        help="fit the shipped GAN's noise prior again from its kept encoder; ship it if it "
+        "scores better on the validation punks",
+    )
+    prior.add_argument("--width", type=int, default=None, help="layer width (default: 512)")
+    prior.add_argument("--epochs", type=int, default=None, help="epochs (default: 30)")
+    prior.add_argument("--draws", type=int, default=None, help="requests a punk (default: 2)")
+    prior.add_argument(
+        "--out", type=Path, default=None, help="snapshot folder (default: assets/gan)"
+    )
+    prior.set_defaults(run=fit_gan_prior)
 
     search = commands.add_parser(
         "sweep",

@@ -20,6 +20,8 @@ import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
+from punks_core.gan_data import ask_for_some
+
 N_LABELS = 92  # the condition's length, `labels.LABELS`
 LEARNING_RATE = 1e-3
 MIN_LOG_GAMMA = -8.0  # the learned reconstruction variance stops at exp(-8)
@@ -28,7 +30,7 @@ MIN_LOG_GAMMA = -8.0  # the learned reconstruction variance stops at exp(-8)
 @dataclass(frozen=True)
 class PriorFit:
     """How a prior is fitted: layer width, epochs over the codes, batch size, and how many
-    requests (`gan_training.ask_for_some`) are drawn per training punk."""
+    requests (`gan_data.ask_for_some`) are drawn per training punk."""
 
     width: int
     epochs: int
@@ -124,3 +126,16 @@ def with_prior(prior: keras.Model, generator: keras.Model) -> keras.Model:
     condition = keras.Input(generator.input[1].shape[1:], name="condition")
     image, logits = generator([prior([noise, condition]), condition])
     return keras.Model([noise, condition], [image, logits], name="generator_with_prior")
+
+
+def noise_prior(encoder, pixels, truth, fit: PriorFit, seed: int) -> keras.Model:
+    """A prior fitted to the encoder's codes of `pixels` (in [-1, 1]) asked as in training."""
+    rng = np.random.default_rng(seed)
+    codes, requests = [], []
+    for _ in range(fit.draws):
+        asked = ask_for_some(truth, rng)
+        mean, log_var = encoder.predict([pixels, asked], batch_size=1024, verbose=0)
+        spread = rng.standard_normal(mean.shape, dtype=np.float32)
+        codes.append(mean + np.exp(0.5 * log_var) * spread)
+        requests.append(asked)
+    return fit_prior(np.concatenate(codes), np.concatenate(requests), fit, seed)

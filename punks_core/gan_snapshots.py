@@ -8,6 +8,9 @@ Layout of a snapshot folder (the shipped one is `assets/gan/`):
     run.json            command, seed, timings, sampling, versions, grid noise seed
     generator.keras     the shipped generator: the best epoch's, drawing its noise through its
                         prior (`gan_prior`)
+    encoder.keras, generator_without_prior.keras
+                        that epoch's encoder and bare generator, to fit its prior again
+                        (`python -m punks_core fit-gan-prior`)
 
 TF-free, so the gallery can show training before (or without) loading the generator.
 """
@@ -28,9 +31,9 @@ from punks_core.imaging import grid, zoom
 from punks_core.labels import TYPES
 
 GENERATOR_FILE = "generator.keras"
-# The best epoch's encoder and generator without its prior, kept during training only.
-ENCODER_FILE = ".best_encoder.keras"
-BARE_GENERATOR_FILE = ".best_bare_generator.keras"
+# The shipped epoch's encoder and its generator without the prior: what `fit-gan-prior` needs.
+ENCODER_FILE = "encoder.keras"
+BARE_GENERATOR_FILE = "generator_without_prior.keras"
 HISTORY_FILE = "history.csv"
 RUN_FILE = "run.json"
 REBUILD_COMMAND = "python -m punks_core train-gan"

@@ -11,32 +11,38 @@ best epoch's prior is fitted again at full size, and the better of the two is sh
 import os
 import shutil
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from punks_core.classifier import PunkClassifier, load_classifier
-from punks_core.compositions import held_out_combinations, paint_new_punks
 from punks_core.constants import IMAGE_SHAPE
 from punks_core.dataset import SPLITS, Punks, load_punks
 from punks_core.gan import PunkGenerator, conditions, latent
+from punks_core.gan_data import NEW_POOL, TYPE_TEMPERATURE, TrainingPunks, new_compositions
+from punks_core.gan_judge import (
+    ACCESSORY_SAMPLES,
+    AGREEMENT_PER_TYPE,
+    METRIC_SEED,
+    QUALITY_SAMPLES,
+    QualityJudge,
+    selection_score,
+)
 from punks_core.gan_networks import (
     ADVERSARIAL_WEIGHT,
     AUX_WEIGHT,
     KL_WEIGHT,
     LABEL_WEIGHT,
     LATENT_DIM,
-    N_LABELS,
     N_TYPES,
     REAL_LABEL,
     ConditionalGAN,
     build_discriminator,
     build_generator,
 )
-from punks_core.gan_prior import FULL, QUICK, PriorFit, fit_prior, with_prior
-from punks_core.gan_quality import RealPunks, frechet_distance, in_palette, to_unit_range
+from punks_core.gan_prior import FULL, QUICK, PriorFit, noise_prior, with_prior
 from punks_core.gan_snapshots import (
     BARE_GENERATOR_FILE,
     ENCODER_FILE,
@@ -44,13 +50,13 @@ from punks_core.gan_snapshots import (
     GENERATOR_FILE,
     GRID_COLUMNS,
     HISTORY_FILE,
+    Snapshots,
     append_history,
     write_grid,
     write_run,
 )
 from punks_core.labels import LABELS, TYPES
-from punks_core.layers import load_layers
-from punks_core.model_files import library_versions
+from punks_core.model_files import library_versions, load_keras_model
 
 EPOCHS = 60
 BATCH_SIZE = 64
@@ -59,205 +65,43 @@ BATCH_SIZE = 64
 # 60 epochs within 90 minutes.
 REAL_PER_EPOCH = 3500
 NEW_PER_EPOCH = 1500
-NEW_POOL = 30_000  # new compositions painted once, before training
 # The generator and the encoder: Adam with beta_1 = 0.5. At the DCGAN paper's 2e-4 the
 # repainting learned so slowly that every punk was still blank after 2 epochs (measured).
 LEARNING_RATE = 1e-3
 # The discriminator: at 2e-4 the pure GAN's rejected 96 % of fakes by epoch 22 (measured).
 D_LEARNING_RATE = 1e-4
-TYPE_TEMPERATURE = 0.5  # type share ∝ count ** 0.5 among the train punks of an epoch
 GRID_SEED = 2024  # the fixed noise of every epoch's grid
-METRIC_SEED = 7  # the fixed noise of every epoch's quality metrics
-AGREEMENT_PER_TYPE = 100
-ACCESSORY_SAMPLES = 32  # samples per checked accessory, each epoch
-QUALITY_SAMPLES = 1000
-COPIES_ALLOWED = 0.01  # share of samples that may be a training punk, pixel for pixel
-# Common accessories whose presence the classifier checks in samples that ask for them.
-CHECKED_ACCESSORIES = {
-    "Male": ("Cap", "Big Beard", "Pipe", "Hoodie", "VR", "Mohawk", "Earring", "Wild Hair"),
-    "Female": (
-        "Blonde Bob",
-        "Tiara",
-        "Hot Lipstick",
-        "Pilot Helmet",
-        "Big Shades",
-        "Cigarette",
-        "Wild Blonde",
-        "Mole",
-    ),
-}
 
 
-# ---------------------------------------------------------------------------------------------
-# Training data
+@dataclass
+class PriorJudging:
+    """What fitting and judging a noise prior needs: the punks whose codes it learns (in
+    [-1, 1], with their labels), the judge and its sample counts."""
 
+    pixels: np.ndarray
+    truth: np.ndarray
+    judge: QualityJudge
+    seed: int
+    per_type: int
+    per_accessory: int
 
-def type_weights(types: np.ndarray, temperature: float = TYPE_TEMPERATURE) -> np.ndarray:
-    """Per-punk sampling probabilities giving each type a share ∝ count ** temperature."""
-    names, inverse, counts = np.unique(types, return_inverse=True, return_counts=True)
-    weights = counts[inverse].astype(np.float64) ** (temperature - 1)
-    return weights / weights.sum()
+    def generator(self, encoder, bare, fit: PriorFit) -> PunkGenerator:
+        """The generator `bare` drawing its noise through a prior fitted to `encoder`'s codes."""
+        prior = noise_prior(encoder, self.pixels, self.truth, fit, self.seed)
+        return PunkGenerator(with_prior(prior, bare))
 
-
-def ask_for_some(truth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """The conditions to ask for a punk of labels `truth` (n, 92): always its type; then all
-    of its accessories (a third of the punks), none (a third) or a random half of them."""
-    asked = truth.astype(np.float32).copy()
-    mode = rng.integers(3, size=len(truth))
-    asked[mode == 1, N_TYPES:] = 0
-    half = mode == 2
-    asked[half, N_TYPES:] *= rng.random((int(half.sum()), N_LABELS - N_TYPES)) < 0.5
-    return asked
-
-
-class TrainingPunks(keras.utils.PyDataset):
-    """Each epoch: train punks drawn by tempered type weights, then new compositions, shuffled.
-
-    A batch is (pixels in [-1, 1], conditions asked for, full visible labels).
-    """
-
-    def __init__(self, real, new, seed: int, batch_size: int, real_per_epoch, new_per_epoch):
-        super().__init__()
-        self.real_pixels, self.real_labels = to_unit_range(real[0]), real[1].astype(np.float32)
-        self.new_pixels, self.new_labels = to_unit_range(new[0]), new[1].astype(np.float32)
-        types = np.asarray(TYPES)[self.real_labels[:, :N_TYPES].argmax(axis=1)]
-        self.real_weights = type_weights(types)
-        self.real_per_epoch = real_per_epoch
-        self.new_per_epoch = min(new_per_epoch, len(self.new_pixels))
-        self.batch_size = batch_size
-        self.rng = np.random.default_rng(seed)
-        self.on_epoch_end()
-
-    def __len__(self):
-        return int(np.ceil((self.real_per_epoch + self.new_per_epoch) / self.batch_size))
-
-    def on_epoch_end(self):
-        reals = self.rng.choice(len(self.real_pixels), self.real_per_epoch, p=self.real_weights)
-        news = self.rng.choice(len(self.new_pixels), self.new_per_epoch, replace=False)
-        self.pixels = np.concatenate([self.real_pixels[reals], self.new_pixels[news]])
-        self.truth = np.concatenate([self.real_labels[reals], self.new_labels[news]])
-        self.order = self.rng.permutation(len(self.pixels))
-        self.asked = ask_for_some(self.truth, self.rng)
-
-    def __getitem__(self, index):
-        rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
-        return self.pixels[rows], self.asked[rows], self.truth[rows]
-
-
-def noise_prior(encoder, pixels, truth, fit: PriorFit, seed: int) -> keras.Model:
-    """A prior fitted to the encoder's codes of `pixels` (in [-1, 1]) asked as in training."""
-    rng = np.random.default_rng(seed)
-    codes, requests = [], []
-    for _ in range(fit.draws):
-        asked = ask_for_some(truth, rng)
-        mean, log_var = encoder.predict([pixels, asked], batch_size=1024, verbose=0)
-        spread = rng.standard_normal(mean.shape, dtype=np.float32)
-        codes.append(mean + np.exp(0.5 * log_var) * spread)
-        requests.append(asked)
-    return fit_prior(np.concatenate(codes), np.concatenate(requests), fit, seed)
-
-
-def _new_compositions(punks: Punks, n: int, seed: int, train: Punks):
-    """New punks painted from the layers (never a validation or test punk's recipe), none of
-    them a training punk."""
-    painted = paint_new_punks(load_layers(), punks, n, seed, held_out_combinations(punks))
-    # About 8 % of new recipes blend a translucent layer over a colour no real punk has under
-    # it, giving a colour outside the palette: the generator could never paint those.
-    exact = in_palette(painted.images).all(axis=(1, 2))
-    # A fifth of them put a train punk's accessories back on its own base and repaint it
-    # exactly (measured on the 30,000): kept, they made train punks 39 % of the noise prior's
-    # codes, where copies must stay under 1 % of samples.
-    seen = {image.tobytes() for image in train.images}
-    new = np.array([image.tobytes() not in seen for image in painted.images])
-    return painted.images[exact & new], painted.labels[exact & new]
-
-
-# ---------------------------------------------------------------------------------------------
-# Judging
-
-
-class QualityJudge:
-    """The project's classifier judging samples against real punks the GAN never trained on.
-
-    Type agreement per type, the accessories asked for and found, the punk FID against the
-    reference punks (with the reference's types asked for), the same distance for a
-    type-matched sample of training punks (what a generator that had learned the training
-    punks perfectly would score), the share of pixels in the palette and exact copies.
-    """
-
-    def __init__(self, classifier: PunkClassifier, train: Punks, reference: Punks, seed: int):
-        rng = np.random.default_rng(seed)
-        self.classifier = classifier
-        self.train = RealPunks(train.images)
-        self.reference_types = reference.types.to_numpy()
-        self.reference_features = classifier.features(reference.images)
-        train_types = train.types.to_numpy()
-        matched = [
-            rng.choice(np.flatnonzero(train_types == t))
-            for t in self.reference_types
-            if (train_types == t).any()
-        ]
-        self.real_fid = frechet_distance(
-            classifier.features(train.images[matched]), self.reference_features
-        )
-        self.noise = latent(max(len(reference.images), AGREEMENT_PER_TYPE * N_TYPES), METRIC_SEED)
-
-    def palette_share(self, samples: np.ndarray) -> float:
-        return float(in_palette(samples).mean())
-
-    def accessories_found(self, generator: "PunkGenerator", per_accessory: int) -> dict:
-        """For each checked accessory, the share of samples asking for it where it is found."""
-        found = {}
-        noise = self.noise[:per_accessory]
-        for punk_type, names in CHECKED_ACCESSORIES.items():
-            for name in names:
-                samples = generator.decode(noise, conditions([punk_type] * len(noise), [name]))
-                found[name] = float((self.classifier.predict_proba(samples)[name] >= 0.5).mean())
-        return found
-
-    def __call__(
-        self,
-        generator: "PunkGenerator",
-        per_type: int = AGREEMENT_PER_TYPE,
-        per_accessory: int = ACCESSORY_SAMPLES,
-    ) -> dict:
-        row = {}
-        noise = self.noise[:per_type]
-        for punk_type in TYPES:
-            samples = generator.decode(noise, conditions([punk_type] * per_type))
-            chosen = self.classifier.predict_proba(samples)[list(TYPES)].idxmax(axis=1)
-            row[f"agree_{punk_type.lower()}"] = float((chosen == punk_type).mean())
-        found = self.accessories_found(generator, per_accessory)
-        row["accessories_found"] = float(np.mean(list(found.values())))
-        n = len(self.reference_types)
-        samples = generator.decode(self.noise[:n], conditions(self.reference_types))
-        row["fid"] = frechet_distance(self.classifier.features(samples), self.reference_features)
-        row["real_fid"] = self.real_fid
-        row["fid_ratio"] = row["fid"] / self.real_fid
-        row["palette_share"] = self.palette_share(samples)
-        row.update(self.train.memorisation(samples))
-        return row
-
-
-def selection_score(row: dict) -> float:
-    """Lower is better: the FID ratio, plus a penalty for every point of type agreement
-    under 100 % (worst type) or of accessories asked for and not found, and a ten times
-    larger one for every point of copies of training punks above the 1 % allowed."""
-    worst_type = min(row[f"agree_{t.lower()}"] for t in TYPES)
-    copies = 100 * max(0.0, row["copies"] - COPIES_ALLOWED)
-    return row["fid_ratio"] + 10 * (1 - worst_type) + 10 * (1 - row["accessories_found"]) + copies
+    def __call__(self, generator: PunkGenerator) -> tuple[dict, float]:
+        quality = self.judge(generator, self.per_type, self.per_accessory)
+        return quality, selection_score(quality)
 
 
 class Snapshot(keras.callbacks.Callback):
     """After each epoch: a quick noise prior, the fixed-noise grid, a history row, and the best
-    generator so far (with its prior; its encoder and bare generator kept for the final fit)."""
+    generator so far (with its prior, and its encoder and bare generator for `fit_gan_prior`)."""
 
-    def __init__(self, out: Path, judge: QualityJudge, data: TrainingPunks, seed: int, **counts):
+    def __init__(self, out: Path, judging: PriorJudging):
         super().__init__()
-        self.out, self.judge, self.seed = out, judge, seed
-        self.per_type, self.per_accessory = counts["per_type"], counts["per_accessory"]
-        self.pixels = np.concatenate([data.real_pixels, data.new_pixels])
-        self.truth = np.concatenate([data.real_labels, data.new_labels])
+        self.out, self.judging = out, judging
         self.grid_noise = np.tile(latent(GRID_COLUMNS, GRID_SEED), (N_TYPES, 1))
         self.grid_conditions = conditions(np.repeat(TYPES, GRID_COLUMNS))
         self.best = (np.inf, 0)
@@ -267,13 +111,11 @@ class Snapshot(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         train_seconds = time.perf_counter() - self.began
-        prior = noise_prior(self.model.encoder, self.pixels, self.truth, QUICK, self.seed)
+        generator = self.judging.generator(self.model.encoder, self.model.generator, QUICK)
         prior_seconds = time.perf_counter() - self.began - train_seconds
-        generator = PunkGenerator(with_prior(prior, self.model.generator))
         grid = generator.decode(self.grid_noise, self.grid_conditions)
         write_grid(self.out, epoch + 1, grid.reshape(N_TYPES, GRID_COLUMNS, *IMAGE_SHAPE))
-        quality = self.judge(generator, self.per_type, self.per_accessory)
-        score = selection_score(quality)
+        quality, score = self.judging(generator)
         logs.update({k: quality[k] for k in ("fid_ratio", "accessories_found")})
         row = {"epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}, **quality}
         row["score"] = score
@@ -287,34 +129,75 @@ class Snapshot(keras.callbacks.Callback):
             _save_atomically(self.model.encoder, self.out / ENCODER_FILE)
 
 
-def refit_best_prior(out: Path, snapshot: Snapshot) -> dict:
-    """Fit the best epoch's prior again at full size; ship it if it scores better.
-
-    Returns what was measured, for run.json. The best epoch's encoder and bare generator are
-    removed afterwards: they are for training only.
-    """
+def refit_prior(out: Path, judging: PriorJudging, shipped_score: float, fit: PriorFit) -> dict:
+    """Fit the shipped epoch's prior again (`fit`) and ship it if it scores below
+    `shipped_score`. Returns what was measured, for run.json."""
     started = time.perf_counter()
-    encoder = keras.models.load_model(out / ENCODER_FILE)
-    bare = keras.models.load_model(out / BARE_GENERATOR_FILE)
-    prior = noise_prior(encoder, snapshot.pixels, snapshot.truth, FULL, snapshot.seed)
-    generator = PunkGenerator(with_prior(prior, bare))
-    quality = snapshot.judge(generator, snapshot.per_type, snapshot.per_accessory)
-    score = selection_score(quality)
-    shipped = score < snapshot.best[0]
-    if shipped:
+    encoder = load_keras_model(out / ENCODER_FILE, what="GAN encoder", rebuild=_rebuild(out))
+    bare = load_keras_model(out / BARE_GENERATOR_FILE, what="GAN generator", rebuild=_rebuild(out))
+    generator = judging.generator(encoder, bare, fit)
+    quality, score = judging(generator)
+    better = score < shipped_score
+    if better:
         _save_atomically(generator.model, out / GENERATOR_FILE)
-    for file in (ENCODER_FILE, BARE_GENERATOR_FILE):
-        (out / file).unlink()
     return {
-        "per_epoch": {**asdict(QUICK), "best_score": round(snapshot.best[0], 3)},
-        "full": {**asdict(FULL), "score": round(score, 3), **_rounded(quality)},
-        "shipped": "full" if shipped else "per_epoch",
+        **asdict(fit),
+        "score": round(score, 3),
+        **{k: round(float(v), 4) for k, v in quality.items()},
+        "shipped": bool(better),
         "seconds": round(time.perf_counter() - started, 1),
     }
 
 
-def _rounded(quality: dict) -> dict:
-    return {k: round(float(v), 4) for k, v in quality.items()}
+def fit_gan_prior(
+    *,
+    out: str | Path | None = None,
+    fit: PriorFit = FULL,
+    punks: Punks | None = None,
+    classifier: PunkClassifier | None = None,
+    command: str | None = None,
+) -> dict:
+    """Fit the shipped GAN's noise prior again from its kept encoder (`train-gan` writes it),
+    ship it if it scores better on the validation punks, and record it in run.json."""
+    out = Path(out) if out is not None else GAN_DIR
+    run = Snapshots(out).run
+    judging = _setup(punks, run["seed"], run.get("subset"), classifier, run["judge_samples"])[1]
+    prior = run["noise_prior"]
+    shipped_score = min([prior["per_epoch"]["best_score"]] + [
+        refit["score"] for refit in prior["refits"] if refit["shipped"]
+    ])  # fmt: skip
+    refit = refit_prior(out, judging, shipped_score, fit)
+    refit["command"] = command or "python -m punks_core fit-gan-prior"
+    prior["refits"].append(refit)
+    write_run(out, run)
+    return refit
+
+
+def _rebuild(out: Path) -> str:
+    return "python -m punks_core train-gan" + ("" if out == GAN_DIR else f" --out {out}")
+
+
+def _setup(punks, seed, subset, classifier, samples: dict):
+    """The training punks (TrainingPunks) and the PriorJudging of a run."""
+    punks = load_punks() if punks is None else punks
+    classifier = load_classifier() if classifier is None else classifier
+    rows = np.flatnonzero(np.isin(punks.ids, SPLITS["train"]))[:subset]
+    train = Punks(punks.images[rows], punks.labels.iloc[rows])
+    visible = punks.visible_labels[list(LABELS)].to_numpy()
+    validation = punks.split("val")
+    quality = samples["quality"]
+    reference = Punks(validation.images[:quality], validation.labels.iloc[:quality])
+    judge = QualityJudge(classifier, train, reference, seed)
+    pool = NEW_POOL if subset is None else subset
+    new = new_compositions(punks, pool, seed, train)
+    per_epoch = (REAL_PER_EPOCH, NEW_PER_EPOCH) if subset is None else (subset, subset // 2)
+    data = TrainingPunks((train.images, visible[rows]), new, seed, BATCH_SIZE, *per_epoch)
+    judging = PriorJudging(
+        np.concatenate([data.real_pixels, data.new_pixels]),
+        np.concatenate([data.real_labels, data.new_labels]),
+        judge, seed, samples["per_type"], samples["per_accessory"],
+    )  # fmt: skip
+    return data, judging, train, rows
 
 
 # ---------------------------------------------------------------------------------------------
@@ -364,16 +247,12 @@ def train_gan(
     classifier = load_classifier() if classifier is None else classifier
     started = time.perf_counter()
     cpu_started = time.process_time()
-    rows = np.flatnonzero(np.isin(punks.ids, SPLITS["train"]))[:subset]
-    train = Punks(punks.images[rows], punks.labels.iloc[rows])
-    visible = punks.visible_labels[list(LABELS)].to_numpy()
-    validation = punks.split("val")
-    reference = Punks(validation.images[:quality_samples], validation.labels.iloc[:quality_samples])
-    judge = QualityJudge(classifier, train, reference, seed)
-    pool = NEW_POOL if subset is None else subset
-    new = _new_compositions(punks, pool, seed, train)
-    per_epoch = (REAL_PER_EPOCH, NEW_PER_EPOCH) if subset is None else (subset, subset // 2)
-    data = TrainingPunks((train.images, visible[rows]), new, seed, BATCH_SIZE, *per_epoch)
+    samples = {
+        "quality": quality_samples,
+        "per_type": agreement_per_type,
+        "per_accessory": accessory_samples,
+    }
+    data, judging, train, rows = _setup(punks, seed, subset, classifier, samples)
 
     out.mkdir(parents=True, exist_ok=True)
     for old in [*out.glob("epoch_*.png"), out / HISTORY_FILE]:
@@ -385,10 +264,13 @@ def train_gan(
         g_optimizer=keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5),
         jit_compile=True,
     )
-    counts = {"per_type": agreement_per_type, "per_accessory": accessory_samples}
-    snapshot = Snapshot(out, judge, data, seed, **counts)
+    snapshot = Snapshot(out, judging)
     gan.fit(data, epochs=epochs, callbacks=[snapshot], verbose=verbose)
-    prior = refit_best_prior(out, snapshot)
+    best_score = snapshot.best[0]
+    prior = {
+        "per_epoch": {**asdict(QUICK), "best_score": round(best_score, 3)},
+        "refits": [{**refit_prior(out, judging, best_score, FULL), "command": "train-gan"}],
+    }
     run = {
         "command": command or f"python -m punks_core train-gan --epochs {epochs} --seed {seed}",
         "seed": seed,
@@ -416,13 +298,15 @@ def train_gan(
         },
         "encoder_parameters": int(gan.encoder.count_params()),
         "noise_prior": prior,
+        "subset": subset,
+        "judge_samples": samples,
         "type_temperature": TYPE_TEMPERATURE,
         "train_ids": [int(punks.ids[rows].min()), int(punks.ids[rows].max())],
         "n_train": len(rows),
-        "per_epoch": {"train_punks": per_epoch[0], "new_compositions": data.new_per_epoch},
-        "new_compositions": len(new[0]),
+        "per_epoch": {"train_punks": data.real_per_epoch, "new_compositions": data.new_per_epoch},
+        "new_compositions": len(data.new_pixels),
         "type_counts": train.types.value_counts().to_dict(),
-        "reference": f"the first {len(reference.images)} validation punks (ids 8000+)",
+        "reference": f"the first {judging.judge.reference_size} validation punks (ids 8000+)",
         "grid_seed": GRID_SEED,
         "grid_columns": GRID_COLUMNS,
         "metric_seed": METRIC_SEED,

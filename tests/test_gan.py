@@ -9,6 +9,7 @@ import pytest
 from punks_core.classifier import load_classifier
 from punks_core.errors import GeneratorRequestError, ModelError
 from punks_core.gan import PunkGenerator, conditions, load_generator, wearable
+from punks_core.gan_data import ask_for_some, type_weights
 from punks_core.gan_networks import (
     ConditionalGAN,
     _kl_to_normal,
@@ -17,6 +18,7 @@ from punks_core.gan_networks import (
     build_generator,
     palette_targets,
 )
+from punks_core.gan_prior import PriorFit
 from punks_core.gan_quality import in_palette, to_unit_range
 from punks_core.gan_snapshots import (
     GAN_DIR,
@@ -26,7 +28,7 @@ from punks_core.gan_snapshots import (
     read_grid,
     write_grid,
 )
-from punks_core.gan_training import ask_for_some, train_gan, type_weights
+from punks_core.gan_training import fit_gan_prior, train_gan
 from punks_core.labels import LABELS, TYPES
 from punks_core.palette import punk_palette
 
@@ -211,15 +213,27 @@ def test_training_writes_snapshots_that_read_back(tiny_run):
     assert json.loads((out / "run.json").read_text()) == json.loads(json.dumps(run))
     # The saved generator is the best epoch's: with that epoch's quick prior it reproduces
     # that grid from its fixed noise; with the prior fitted again at full size it scored better.
-    prior = run["noise_prior"]
-    assert not (out / ".best_encoder.keras").exists()  # the encoder is for training only
+    refit = run["noise_prior"]["refits"][0]
+    assert (out / "encoder.keras").exists()  # kept, to fit the prior again
     generator = load_generator(out / "generator.keras")
     again = generator.generate("Female", GRID_COLUMNS, run["grid_seed"])
     best = snapshots.grid(run["best_epoch"])[TYPES.index("Female")]
-    if prior["shipped"] == "per_epoch":
-        np.testing.assert_array_equal(again, best)
+    if refit["shipped"]:
+        assert refit["score"] < run["noise_prior"]["per_epoch"]["best_score"]
     else:
-        assert prior["full"]["score"] < prior["per_epoch"]["best_score"]
+        np.testing.assert_array_equal(again, best)
+
+
+def test_fitting_the_prior_again_is_recorded_and_ships_only_if_better(tiny_run):
+    out, _ = tiny_run
+    before = (out / "generator.keras").read_bytes()
+    refit = fit_gan_prior(
+        out=out, fit=PriorFit(width=16, epochs=1, batch_size=64, draws=1), command="test"
+    )
+    run = json.loads((out / "run.json").read_text())
+    assert run["noise_prior"]["refits"][-1] == json.loads(json.dumps(refit))
+    assert refit["command"] == "test" and 0 <= refit["copies"] <= 1
+    assert ((out / "generator.keras").read_bytes() != before) == refit["shipped"]
 
 
 def test_timelapse_gif_has_a_frame_per_epoch(tiny_run):
