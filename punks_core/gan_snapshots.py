@@ -127,6 +127,14 @@ class Snapshots:
         if not self.epochs:
             raise ModelError(f"no epoch grids in {self.folder}. Rebuild them with `{rebuild}`.")
 
+    @property
+    def shipped_refit(self) -> dict | None:
+        """The last prior fitted again after training that shipped (`fit-gan-prior`), or
+        None when the shipped generator is its epoch's, as the grid shows it."""
+        refits = self.run.get("noise_prior", {}).get("refits", [])
+        shipped = [refit for refit in refits if refit.get("shipped")]
+        return shipped[-1] if shipped else None
+
     def grid(self, epoch: int) -> np.ndarray:
         """(len(TYPES), columns, 24, 24, 4) uint8 samples of `epoch` (clamped to the range)."""
         epoch = min(max(int(epoch), self.epochs[0]), self.epochs[-1])

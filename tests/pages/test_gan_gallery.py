@@ -48,6 +48,13 @@ def test_opens_on_the_shipped_epoch_with_its_metrics(open_page, shipped):
     for name in ("Alien", "Ape", "Zombie", "Female", "Male"):  # every row says its type
         assert f">{name}</div>" in grids[0]
     assert "all types" in next(m.label for m in app.metric if m.label.startswith("FID ratio"))
+    # The shipped generator's prior was fitted again after training: the page says so, with
+    # its own numbers, under the shipped epoch only.
+    refit = shipped.shipped_refit
+    said = " ".join(c.value for c in app.caption)
+    assert refit and f"FID ratio {refit['fid_ratio']:.2f}" in said and "fitted again" in said
+    app.slider(key="gan_epoch").set_value(best - 1).run()
+    assert "fitted again" not in " ".join(c.value for c in app.caption)
 
 
 def test_one_type_shows_one_labelled_row_and_says_fid_is_all_types(open_page):
