@@ -15,7 +15,7 @@ from punks_core.constants import IMAGE_SHAPE
 from punks_core.errors import GeneratorRequestError, ModelError
 from punks_core.gan_networks import LATENT_DIM, N_LABELS, N_TYPES
 from punks_core.gan_quality import to_uint8
-from punks_core.gan_snapshots import GAN_DIR, GENERATOR_FILE, REBUILD_COMMAND
+from punks_core.gan_snapshots import GAN_DIR, GENERATOR_FILE, rebuild_command
 from punks_core.labels import ACCESSORIES, LABELS, TYPES
 from punks_core.layers import load_layers
 from punks_core.model_files import load_keras_model
@@ -166,7 +166,7 @@ def load_generator(path: str | Path | None = None) -> PunkGenerator:
         ModelError: the file is missing or broken; the message names the rebuild command.
     """
     file = Path(path) if path is not None else GAN_DIR / GENERATOR_FILE
-    rebuild = REBUILD_COMMAND if path is None else f"{REBUILD_COMMAND} --out {file.parent}"
+    rebuild = rebuild_command(file.parent)
     model = load_keras_model(file, what="GAN generator", rebuild=rebuild)
     if model.input[1].shape[-1] != N_LABELS:
         raise ModelError(

@@ -47,7 +47,6 @@ class QualityJudge:
         self.classifier = classifier
         self.train = RealPunks(train.images)
         self.reference_types = reference.types.to_numpy()
-        self.reference_size = len(reference.images)
         self.reference_features = classifier.features(reference.images)
         train_types = train.types.to_numpy()
         matched = [

@@ -21,8 +21,8 @@ import tensorflow as tf
 from keras import layers, ops
 
 from punks_core.gan_data import ask_for_some
+from punks_core.gan_networks import N_LABELS, _kl_to_normal
 
-N_LABELS = 92  # the condition's length, `labels.LABELS`
 LEARNING_RATE = 1e-3
 MIN_LOG_GAMMA = -8.0  # the learned reconstruction variance stops at exp(-8)
 
@@ -102,7 +102,7 @@ class NoisePrior(keras.Model):
             log_gamma = ops.maximum(self.log_gamma, MIN_LOG_GAMMA)
             distance = ops.sum((code - repainted) ** 2, axis=-1)
             reconstruction = distance / (2 * ops.exp(log_gamma)) + 0.5 * self.latent_dim * log_gamma
-            kl = 0.5 * ops.sum(ops.exp(log_var) + mean**2 - 1 - log_var, axis=-1)
+            kl = _kl_to_normal(mean, log_var)
             loss = ops.mean(reconstruction + kl)
         self.optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights, strict=True))
         for name, value in (("loss", loss), ("distance", distance), ("kl", kl)):

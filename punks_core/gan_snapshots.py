@@ -41,7 +41,8 @@ GRID_COLUMNS = 10
 _EPOCH_FILE = re.compile(r"epoch_(\d{3,})\.png")
 
 
-def _rebuild(folder: Path) -> str:
+def rebuild_command(folder: Path) -> str:
+    """The command that writes the snapshot folder `folder` again."""
     if folder.resolve() == GAN_DIR.resolve():
         return REBUILD_COMMAND
     return f"{REBUILD_COMMAND} --out {folder}"
@@ -76,13 +77,13 @@ def read_grid(folder: Path, epoch: int) -> np.ndarray:
     except (OSError, ValueError) as error:
         raise ModelError(
             f"the GAN snapshot {path} is missing or unreadable ({error}). "
-            f"Rebuild the snapshots with `{_rebuild(Path(folder))}`."
+            f"Rebuild the snapshots with `{rebuild_command(Path(folder))}`."
         ) from error
     height, width = picture.shape[:2]
     if height != len(TYPES) * PUNK_SIZE or width % PUNK_SIZE:
         raise ModelError(
             f"the GAN snapshot {path} is {width}x{height}, not a grid of {len(TYPES)} rows "
-            f"of 24x24 punks. Rebuild the snapshots with `{_rebuild(Path(folder))}`."
+            f"of 24x24 punks. Rebuild the snapshots with `{rebuild_command(Path(folder))}`."
         )
     columns = width // PUNK_SIZE
     return picture.reshape(len(TYPES), PUNK_SIZE, columns, PUNK_SIZE, 4).transpose(0, 2, 1, 3, 4)
@@ -109,7 +110,7 @@ class Snapshots:
 
     def __init__(self, folder: str | Path | None = None):
         self.folder = Path(folder) if folder is not None else GAN_DIR
-        rebuild = _rebuild(self.folder)
+        rebuild = rebuild_command(self.folder)
         try:
             self.history = pd.read_csv(self.folder / HISTORY_FILE)
             self.run = json.loads((self.folder / RUN_FILE).read_text(encoding="utf-8"))

@@ -52,6 +52,7 @@ from punks_core.gan_snapshots import (
     HISTORY_FILE,
     Snapshots,
     append_history,
+    rebuild_command,
     write_grid,
     write_run,
 )
@@ -133,8 +134,9 @@ def refit_prior(out: Path, judging: PriorJudging, shipped_score: float, fit: Pri
     """Fit the shipped epoch's prior again (`fit`) and ship it if it scores below
     `shipped_score`. Returns what was measured, for run.json."""
     started = time.perf_counter()
-    encoder = load_keras_model(out / ENCODER_FILE, what="GAN encoder", rebuild=_rebuild(out))
-    bare = load_keras_model(out / BARE_GENERATOR_FILE, what="GAN generator", rebuild=_rebuild(out))
+    rebuild = rebuild_command(out)
+    encoder = load_keras_model(out / ENCODER_FILE, what="GAN encoder", rebuild=rebuild)
+    bare = load_keras_model(out / BARE_GENERATOR_FILE, what="GAN generator", rebuild=rebuild)
     generator = judging.generator(encoder, bare, fit)
     quality, score = judging(generator)
     better = score < shipped_score
@@ -171,10 +173,6 @@ def fit_gan_prior(
     prior["refits"].append(refit)
     write_run(out, run)
     return refit
-
-
-def _rebuild(out: Path) -> str:
-    return "python -m punks_core train-gan" + ("" if out == GAN_DIR else f" --out {out}")
 
 
 def _setup(punks, seed, subset, classifier, samples: dict):
@@ -306,7 +304,7 @@ def train_gan(
         "per_epoch": {"train_punks": data.real_per_epoch, "new_compositions": data.new_per_epoch},
         "new_compositions": len(data.new_pixels),
         "type_counts": train.types.value_counts().to_dict(),
-        "reference": f"the first {judging.judge.reference_size} validation punks (ids 8000+)",
+        "reference": f"the first {len(judging.judge.reference_types)} validation punks (ids 8000+)",
         "grid_seed": GRID_SEED,
         "grid_columns": GRID_COLUMNS,
         "metric_seed": METRIC_SEED,
