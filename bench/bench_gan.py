@@ -6,6 +6,8 @@ Markdown tables).
 - Palette: the share of generated pixels that are one of the 222 punk colours.
 - Type agreement: the share of generated punks that the shipped CNN classifies as the type
   they were asked for (`--per-type` samples per type, seed 0, no accessories asked for).
+  Every request is completed from the generator's recipe book before it is painted, as
+  `generate` does; the painter's own numbers, asked for the type alone, are printed too.
 - Accessories: for each checked common accessory, `--per-accessory` punks of its head asked
   to wear it; the share in which the CNN finds it (probability 0.5 or more).
 - Punk FID: the Fréchet distance between the CNN's penultimate features of 1,000 generated
@@ -53,7 +55,7 @@ def main() -> None:
     print("| type | type agreement | pixels in the punk palette | n |\n|---|---:|---:|---:|")
     noise = latent(args.per_type, 0)
     for punk_type in TYPES:
-        samples = generator.decode(noise, conditions([punk_type] * args.per_type))
+        samples = generator.decode(noise, generator.requests([punk_type] * args.per_type, (), 0))
         chosen = classifier.predict_proba(samples)[list(TYPES)].idxmax(axis=1)
         palette = judge.palette_share(samples)
         print(
@@ -65,15 +67,19 @@ def main() -> None:
     found = []
     for punk_type, names in CHECKED_ACCESSORIES.items():
         for name in names:
-            samples = generator.decode(noise, conditions([punk_type] * len(noise), [name]))
+            asked = generator.requests([punk_type] * len(noise), [name], 1)
+            samples = generator.decode(noise, asked)
             share = float((classifier.predict_proba(samples)[name] >= 0.5).mean())
             found.append(share)
             print(f"| {punk_type} with {name} | {share:.1%} | {len(noise)} |")
     print(f"| **mean of {len(found)}** | **{sum(found) / len(found):.1%}** | |")
 
-    samples = generator.decode(latent(len(test.images), 1), conditions(test.types.to_numpy()))
+    noise, types = latent(len(test.images), 1), test.types.to_numpy()
+    samples = generator.decode(noise, generator.requests(types, (), 1))
     fid = frechet_distance(classifier.features(samples), judge.reference_features)
     copied = judge.train.memorisation(samples)
+    painter = generator.decode(noise, conditions(types))
+    painter_fid = frechet_distance(classifier.features(painter), judge.reference_features)
     print("\n| measure | value |\n|---|---:|")
     print(f"| punk FID, 1,000 generated vs the 1,000 test punks | {fid:.1f} |")
     print(f"| punk FID, 1,000 training punks vs the 1,000 test punks | {judge.real_fid:.1f} |")
@@ -81,6 +87,9 @@ def main() -> None:
     print(f"| samples identical to a training punk | {copied['copies']:.2%} |")
     nearest = copied["nearest_pixels"]
     print(f"| median pixels differing from the nearest training punk | {nearest:.0f} |")
+    alone = painter_fid / judge.real_fid
+    print(f"| FID ratio of the painter alone, asked for the type only | {alone:.2f} |")
+    print(f"| copies, the painter alone | {judge.train.memorisation(painter)['copies']:.2%} |")
     one = median_seconds(lambda: generator.generate("Male", 1, 0))
     many = median_seconds(lambda: generator.generate("Male", 64, 0, ["Cap"]))
     print(f"| generate 1 punk (median) | {one * 1000:.1f} ms |")

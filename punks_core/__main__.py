@@ -127,6 +127,18 @@ def fit_gan_prior(args: argparse.Namespace) -> None:
     )
 
 
+def gan_recipes(args: argparse.Namespace) -> None:
+    from punks_core.gan_training import write_gan_recipes
+
+    record = write_gan_recipes(out=args.out, command="python -m punks_core " + " ".join(args.argv))
+    judged = record["judged"]
+    print(
+        f"wrote {record['recipes']:,} recipes ({record['distinct']:,} distinct) in "
+        f"{record['seconds']:.0f} s; the shipped generator with them, on the validation punks: "
+        f"FID ratio {judged['fid_ratio']:.2f}, copies {judged['copies']:.1%}."
+    )
+
+
 def sweep(args: argparse.Namespace) -> None:
     from punks_core.sweep import objective_of
     from punks_core.sweep_training import run_sweep
@@ -247,6 +259,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=None, help="snapshot folder (default: assets/gan)"
     )
     prior.set_defaults(run=fit_gan_prior)
+
+    recipes = commands.add_parser(
+        "gan-recipes",
+        help="write the GAN's recipe book again (what a request is completed with before it "
+        "is painted) and judge the shipped generator with it on the validation punks",
+    )
+    recipes.add_argument(
+        "--out", type=Path, default=None, help="snapshot folder (default: assets/gan)"
+    )
+    recipes.set_defaults(run=gan_recipes)
 
     search = commands.add_parser(
         "sweep",

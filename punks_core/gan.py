@@ -2,8 +2,9 @@
 
 `PunkGenerator.generate(type, n, seed, accessories=())` paints punks whose every pixel is one of
 the 222 punk colours; requests are checked first (`check_request`), and a bad one raises
-`GeneratorRequestError` in words. The networks are in `gan_networks`, their training in
-`gan_training`; the decisions behind them are in `gan_networks`' docstring.
+`GeneratorRequestError` in words. A request is first completed into a full recipe from the
+recipe book (`gan_recipes`), then painted. The networks are in `gan_networks`, their training
+in `gan_training`; the decisions behind them are in `gan_networks`' docstring.
 """
 
 from pathlib import Path
@@ -13,10 +14,11 @@ import numpy as np
 
 from punks_core.constants import IMAGE_SHAPE
 from punks_core.errors import GeneratorRequestError, ModelError
-from punks_core.gan_networks import LATENT_DIM, N_LABELS, N_TYPES
+from punks_core.gan_networks import LATENT_DIM, N_LABELS
 from punks_core.gan_quality import to_uint8
-from punks_core.gan_snapshots import GAN_DIR, GENERATOR_FILE, rebuild_command
-from punks_core.labels import ACCESSORIES, LABELS, TYPES
+from punks_core.gan_recipes import RECIPES_FILE, RecipeBook, conditions
+from punks_core.gan_snapshots import GAN_DIR, GENERATOR_FILE, rebuild_command, recipes_command
+from punks_core.labels import ACCESSORIES, TYPES
 from punks_core.layers import load_layers
 from punks_core.model_files import load_keras_model
 
@@ -26,22 +28,7 @@ MAX_STEPS = 32
 
 
 # ---------------------------------------------------------------------------------------------
-# Conditions and noise
-
-
-def one_hot(types: list[str] | np.ndarray) -> np.ndarray:
-    """Type names -> (n, 5) float32 one-hot rows in `TYPES` order."""
-    index = np.array([TYPES.index(t) for t in types], dtype=int)
-    return np.eye(N_TYPES, dtype=np.float32)[index]
-
-
-def conditions(types, accessories=()) -> np.ndarray:
-    """(n, 92) float32 conditions: each type one-hot and the same accessories asked of all."""
-    rows = np.zeros((len(types), N_LABELS), np.float32)
-    rows[:, :N_TYPES] = one_hot(types)
-    for name in accessories:
-        rows[:, LABELS.index(name)] = 1
-    return rows
+# Noise
 
 
 def latent(n: int, seed: int, latent_dim: int = LATENT_DIM) -> np.ndarray:
@@ -108,12 +95,26 @@ def check_request(punk_type: str, accessories=()) -> tuple[str, tuple[str, ...]]
 
 
 class PunkGenerator:
-    """The trained generator: punks of a chosen type and accessories from a seed, and walks."""
+    """The trained generator: punks of a chosen type and accessories from a seed, and walks.
 
-    def __init__(self, model: keras.Model, path: Path | None = None):
+    With a `RecipeBook`, each request is first completed into a full recipe that holds it
+    (`requests`); without one, the painter is asked for exactly what was asked.
+    """
+
+    def __init__(
+        self, model: keras.Model, path: Path | None = None, recipes: RecipeBook | None = None
+    ):
         self.model = model
         self.path = path
+        self.recipes = recipes
         self.latent_dim = int(model.input[0].shape[-1])
+
+    def requests(self, types, accessories=(), seed: int = 0) -> np.ndarray:
+        """(n, 92) conditions to paint for punks of `types` wearing at least `accessories`:
+        recipes drawn from the book by `seed`, or the request itself without a book."""
+        if self.recipes is None:
+            return conditions(types, accessories)
+        return self.recipes.draw(types, accessories, seed)
 
     def decode(self, noise: np.ndarray, condition: np.ndarray) -> np.ndarray:
         """Noise (n, latent_dim) and conditions (n, 92) -> (n, 24, 24, 4) uint8 RGBA."""
@@ -126,7 +127,8 @@ class PunkGenerator:
     def generate(self, punk_type: str, n: int, seed: int, accessories=()) -> np.ndarray:
         """`n` punks of `punk_type` wearing at least `accessories`, from the noise of `seed`.
 
-        Accessories not asked for are the generator's own choice.
+        Accessories not asked for are the generator's own choice: a recipe from its book that
+        holds the request, chosen by `seed` too.
 
         Raises:
             GeneratorRequestError (a ValueError): an unknown type or accessory, an accessory
@@ -136,7 +138,7 @@ class PunkGenerator:
         n = _check_int("the number of punks", n, 1, MAX_SAMPLES)
         seed = _check_int("the seed", seed, 0, MAX_SEED)
         return self.decode(
-            latent(n, seed, self.latent_dim), conditions([punk_type] * n, accessories)
+            latent(n, seed, self.latent_dim), self.requests([punk_type] * n, accessories, seed)
         )
 
     def interpolate(
@@ -160,10 +162,11 @@ class PunkGenerator:
 
 
 def load_generator(path: str | Path | None = None) -> PunkGenerator:
-    """Load the trained generator (Keras safe mode: no code runs from the file).
+    """Load the trained generator (Keras safe mode: no code runs from the file) and the recipe
+    book beside it (`gan_recipes.RECIPES_FILE`).
 
     Raises:
-        ModelError: the file is missing or broken; the message names the rebuild command.
+        ModelError: a file is missing or broken; the message names the command to rebuild it.
     """
     file = Path(path) if path is not None else GAN_DIR / GENERATOR_FILE
     rebuild = rebuild_command(file.parent)
@@ -173,4 +176,5 @@ def load_generator(path: str | Path | None = None) -> PunkGenerator:
             f"the GAN generator {file} is an older model that takes only a type. "
             f"Rebuild it with `{rebuild}`."
         )
-    return PunkGenerator(model, path=file)
+    recipes = RecipeBook.load(file.parent / RECIPES_FILE, recipes_command(file.parent))
+    return PunkGenerator(model, path=file, recipes=recipes)

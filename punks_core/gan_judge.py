@@ -7,7 +7,7 @@ import numpy as np
 
 from punks_core.classifier import PunkClassifier
 from punks_core.dataset import Punks
-from punks_core.gan import PunkGenerator, conditions, latent
+from punks_core.gan import PunkGenerator, latent
 from punks_core.gan_networks import N_TYPES
 from punks_core.gan_quality import RealPunks, frechet_distance, in_palette
 from punks_core.labels import TYPES
@@ -37,7 +37,8 @@ class QualityJudge:
     """The project's classifier judging samples against real punks the GAN never trained on.
 
     Type agreement per type, the accessories asked for and found, the punk FID against the
-    reference punks (with the reference's types asked for), the same distance for a
+    reference punks (with the reference's types asked for), each request completed from the
+    generator's recipe book if it has one, the same distance for a
     type-matched sample of training punks (what a generator that had learned the training
     punks perfectly would score), the share of pixels in the palette and exact copies.
     """
@@ -68,7 +69,8 @@ class QualityJudge:
         noise = self.noise[:per_accessory]
         for punk_type, names in CHECKED_ACCESSORIES.items():
             for name in names:
-                samples = generator.decode(noise, conditions([punk_type] * len(noise), [name]))
+                asked = generator.requests([punk_type] * len(noise), [name], METRIC_SEED)
+                samples = generator.decode(noise, asked)
                 found[name] = float((self.classifier.predict_proba(samples)[name] >= 0.5).mean())
         return found
 
@@ -81,13 +83,16 @@ class QualityJudge:
         row = {}
         noise = self.noise[:per_type]
         for punk_type in TYPES:
-            samples = generator.decode(noise, conditions([punk_type] * per_type))
+            samples = generator.decode(
+                noise, generator.requests([punk_type] * per_type, (), METRIC_SEED)
+            )
             chosen = self.classifier.predict_proba(samples)[list(TYPES)].idxmax(axis=1)
             row[f"agree_{punk_type.lower()}"] = float((chosen == punk_type).mean())
         found = self.accessories_found(generator, per_accessory)
         row["accessories_found"] = float(np.mean(list(found.values())))
         n = len(self.reference_types)
-        samples = generator.decode(self.noise[:n], conditions(self.reference_types))
+        asked = generator.requests(self.reference_types, (), METRIC_SEED)
+        samples = generator.decode(self.noise[:n], asked)
         row["fid"] = frechet_distance(self.classifier.features(samples), self.reference_features)
         row["real_fid"] = self.real_fid
         row["fid_ratio"] = row["fid"] / self.real_fid

@@ -11,6 +11,8 @@ Layout of a snapshot folder (the shipped one is `assets/gan/`):
     encoder.keras, generator_without_prior.keras
                         that epoch's encoder and bare generator, to fit its prior again
                         (`python -m punks_core fit-gan-prior`)
+    recipes.npz         the recipe book a request is completed from before it is painted
+                        (`gan_recipes`; `python -m punks_core gan-recipes` writes it again)
 
 TF-free, so the gallery can show training before (or without) loading the generator.
 """
@@ -37,15 +39,21 @@ BARE_GENERATOR_FILE = "generator_without_prior.keras"
 HISTORY_FILE = "history.csv"
 RUN_FILE = "run.json"
 REBUILD_COMMAND = "python -m punks_core train-gan"
+RECIPES_COMMAND = "python -m punks_core gan-recipes"
 GRID_COLUMNS = 10
 _EPOCH_FILE = re.compile(r"epoch_(\d{3,})\.png")
 
 
-def rebuild_command(folder: Path) -> str:
-    """The command that writes the snapshot folder `folder` again."""
+def rebuild_command(folder: Path, command: str = REBUILD_COMMAND) -> str:
+    """The command that writes the snapshot folder `folder` again (or, with `RECIPES_COMMAND`,
+    its recipe book)."""
     if folder.resolve() == GAN_DIR.resolve():
-        return REBUILD_COMMAND
-    return f"{REBUILD_COMMAND} --out {folder}"
+        return command
+    return f"{command} --out {folder}"
+
+
+def recipes_command(folder: Path) -> str:
+    return rebuild_command(folder, RECIPES_COMMAND)
 
 
 def epoch_file(folder: Path, epoch: int) -> Path:

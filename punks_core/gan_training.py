@@ -43,6 +43,7 @@ from punks_core.gan_networks import (
     build_generator,
 )
 from punks_core.gan_prior import FULL, QUICK, PriorFit, noise_prior, with_prior
+from punks_core.gan_recipes import RECIPES_FILE, RecipeBook, novel_recipes, worn_together
 from punks_core.gan_snapshots import (
     BARE_GENERATOR_FILE,
     ENCODER_FILE,
@@ -77,7 +78,8 @@ GRID_SEED = 2024  # the fixed noise of every epoch's grid
 @dataclass
 class PriorJudging:
     """What fitting and judging a noise prior needs: the punks whose codes it learns (in
-    [-1, 1], with their labels), the judge and its sample counts."""
+    [-1, 1], with their labels), the judge and its sample counts, and the recipe book the
+    judged generator completes its requests from."""
 
     pixels: np.ndarray
     truth: np.ndarray
@@ -85,11 +87,12 @@ class PriorJudging:
     seed: int
     per_type: int
     per_accessory: int
+    recipes: RecipeBook
 
     def generator(self, encoder, bare, fit: PriorFit) -> PunkGenerator:
         """The generator `bare` drawing its noise through a prior fitted to `encoder`'s codes."""
         prior = noise_prior(encoder, self.pixels, self.truth, fit, self.seed)
-        return PunkGenerator(with_prior(prior, bare))
+        return PunkGenerator(with_prior(prior, bare), recipes=self.recipes)
 
     def __call__(self, generator: PunkGenerator) -> tuple[dict, float]:
         quality = self.judge(generator, self.per_type, self.per_accessory)
@@ -160,19 +163,62 @@ def fit_gan_prior(
     command: str | None = None,
 ) -> dict:
     """Fit the shipped GAN's noise prior again from its kept encoder (`train-gan` writes it),
-    ship it if it scores better on the validation punks, and record it in run.json."""
+    ship it if it scores better on the validation punks than the shipped one judged the same
+    way now, and record it in run.json."""
     out = Path(out) if out is not None else GAN_DIR
     run = Snapshots(out).run
     judging = _setup(punks, run["seed"], run.get("subset"), classifier, run["judge_samples"])[1]
-    prior = run["noise_prior"]
-    shipped_score = min([prior["per_epoch"]["best_score"]] + [
-        refit["score"] for refit in prior["refits"] if refit["shipped"]
-    ])  # fmt: skip
+    shipped = load_keras_model(
+        out / GENERATOR_FILE, what="GAN generator", rebuild=rebuild_command(out)
+    )
+    shipped_score = judging(PunkGenerator(shipped, recipes=judging.recipes))[1]
     refit = refit_prior(out, judging, shipped_score, fit)
     refit["command"] = command or "python -m punks_core fit-gan-prior"
-    prior["refits"].append(refit)
+    refit["shipped_score_before"] = round(shipped_score, 3)
+    run["noise_prior"]["refits"].append(refit)
     write_run(out, run)
     return refit
+
+
+def write_gan_recipes(
+    *,
+    out: str | Path | None = None,
+    punks: Punks | None = None,
+    classifier: PunkClassifier | None = None,
+    command: str | None = None,
+) -> dict:
+    """Write the recipe book of a trained GAN's folder again (it is a function of the run's
+    seed and the dataset: `train-gan` writes it before training), and judge the shipped
+    generator with it on the validation punks. Recorded in run.json."""
+    out = Path(out) if out is not None else GAN_DIR
+    run = Snapshots(out).run
+    started = time.perf_counter()
+    judging = _setup(punks, run["seed"], run.get("subset"), classifier, run["judge_samples"])[1]
+    judging.recipes.save(out / RECIPES_FILE)
+    shipped = load_keras_model(
+        out / GENERATOR_FILE, what="GAN generator", rebuild=rebuild_command(out)
+    )
+    quality, score = judging(PunkGenerator(shipped, recipes=judging.recipes))
+    run["recipes"] = _recipes_record(judging.recipes, command or "python -m punks_core gan-recipes")
+    run["recipes"]["judged"] = {
+        "score": round(score, 3),
+        **{k: round(float(v), 4) for k, v in quality.items()},
+    }
+    run["recipes"]["seconds"] = round(time.perf_counter() - started, 1)
+    write_run(out, run)
+    return run["recipes"]
+
+
+def _recipes_record(recipes: RecipeBook, command: str) -> dict:
+    return {
+        "file": RECIPES_FILE,
+        "recipes": len(recipes),
+        "distinct": len(np.unique(recipes.recipes, axis=0)),
+        "per_type": {t: len(recipes.holding(t)) for t in TYPES},
+        "from": "the run's new compositions whose type and accessories no training punk wears",
+        "worn_together": "pairs of labels some training punk wears together",
+        "command": command,
+    }
 
 
 def _setup(punks, seed, subset, classifier, samples: dict):
@@ -194,6 +240,7 @@ def _setup(punks, seed, subset, classifier, samples: dict):
         np.concatenate([data.real_pixels, data.new_pixels]),
         np.concatenate([data.real_labels, data.new_labels]),
         judge, seed, samples["per_type"], samples["per_accessory"],
+        RecipeBook(novel_recipes(new[1], visible[rows]), worn_together(visible[rows])),
     )  # fmt: skip
     return data, judging, train, rows
 
@@ -255,6 +302,7 @@ def train_gan(
     out.mkdir(parents=True, exist_ok=True)
     for old in [*out.glob("epoch_*.png"), out / HISTORY_FILE]:
         old.unlink(missing_ok=True)
+    judging.recipes.save(out / RECIPES_FILE)
 
     gan = ConditionalGAN(build_generator(), build_discriminator(), seed=seed)
     gan.compile(
@@ -296,6 +344,7 @@ def train_gan(
         },
         "encoder_parameters": int(gan.encoder.count_params()),
         "noise_prior": prior,
+        "recipes": _recipes_record(judging.recipes, "train-gan"),
         "subset": subset,
         "judge_samples": samples,
         "type_temperature": TYPE_TEMPERATURE,

@@ -8,7 +8,7 @@ import pytest
 
 from punks_core.classifier import load_classifier
 from punks_core.errors import GeneratorRequestError, ModelError
-from punks_core.gan import PunkGenerator, conditions, load_generator, wearable
+from punks_core.gan import PunkGenerator, conditions, latent, load_generator, wearable
 from punks_core.gan_data import ask_for_some, type_weights
 from punks_core.gan_networks import (
     ConditionalGAN,
@@ -20,6 +20,7 @@ from punks_core.gan_networks import (
 )
 from punks_core.gan_prior import PriorFit
 from punks_core.gan_quality import in_palette, to_unit_range
+from punks_core.gan_recipes import RECIPES_FILE, RecipeBook
 from punks_core.gan_snapshots import (
     GAN_DIR,
     GRID_COLUMNS,
@@ -28,7 +29,7 @@ from punks_core.gan_snapshots import (
     read_grid,
     write_grid,
 )
-from punks_core.gan_training import fit_gan_prior, train_gan
+from punks_core.gan_training import fit_gan_prior, train_gan, write_gan_recipes
 from punks_core.labels import LABELS, TYPES
 from punks_core.palette import punk_palette
 
@@ -212,11 +213,14 @@ def test_training_writes_snapshots_that_read_back(tiny_run):
     assert run["best_epoch"] == int(history.loc[history["score"].idxmin(), "epoch"])
     assert json.loads((out / "run.json").read_text()) == json.loads(json.dumps(run))
     # The saved generator is the best epoch's: with that epoch's quick prior it reproduces
-    # that grid from its fixed noise; with the prior fitted again at full size it scored better.
+    # that grid (asked for the type alone) from its fixed noise; with the prior fitted again
+    # at full size it scored better.
     refit = run["noise_prior"]["refits"][0]
     assert (out / "encoder.keras").exists()  # kept, to fit the prior again
+    assert run["recipes"]["recipes"] == len(RecipeBook.load(out / RECIPES_FILE, "x")) > 0
     generator = load_generator(out / "generator.keras")
-    again = generator.generate("Female", GRID_COLUMNS, run["grid_seed"])
+    noise = latent(GRID_COLUMNS, run["grid_seed"])
+    again = generator.decode(noise, conditions(["Female"] * GRID_COLUMNS))
     best = snapshots.grid(run["best_epoch"])[TYPES.index("Female")]
     if refit["shipped"]:
         assert refit["score"] < run["noise_prior"]["per_epoch"]["best_score"]
@@ -234,6 +238,18 @@ def test_fitting_the_prior_again_is_recorded_and_ships_only_if_better(tiny_run):
     assert run["noise_prior"]["refits"][-1] == json.loads(json.dumps(refit))
     assert refit["command"] == "test" and 0 <= refit["copies"] <= 1
     assert ((out / "generator.keras").read_bytes() != before) == refit["shipped"]
+
+
+def test_the_recipe_book_is_written_again_and_judged(tiny_run, punks):
+    out, run = tiny_run
+    (out / RECIPES_FILE).unlink()
+    with pytest.raises(ModelError, match="gan-recipes --out"):
+        load_generator(out / "generator.keras")
+    record = write_gan_recipes(out=out, punks=punks, classifier=load_classifier(), command="test")
+    assert record["recipes"] == run["recipes"]["recipes"] and record["command"] == "test"
+    assert 0 <= record["judged"]["copies"] <= 1 and record["judged"]["fid_ratio"] > 0
+    assert json.loads((out / "run.json").read_text())["recipes"] == record
+    assert load_generator(out / "generator.keras").recipes is not None
 
 
 def test_timelapse_gif_has_a_frame_per_epoch(tiny_run):

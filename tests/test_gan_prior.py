@@ -4,10 +4,11 @@ import keras
 import numpy as np
 import pytest
 
-from punks_core.gan import PunkGenerator, load_generator
+from punks_core.gan import PunkGenerator, conditions, load_generator
 from punks_core.gan_networks import LATENT_DIM, N_LABELS, build_generator
 from punks_core.gan_prior import PriorFit, fit_prior, with_prior
 from punks_core.gan_quality import in_palette
+from punks_core.gan_recipes import RECIPES_FILE, RecipeBook
 
 SMALL = PriorFit(width=64, epochs=40, batch_size=128, draws=1)
 
@@ -56,10 +57,13 @@ def test_a_generator_with_a_prior_keeps_its_interface_and_loads_in_safe_mode(tmp
     )
     combined = with_prior(prior, build_generator())
     combined.save(tmp_path / "generator.keras")
+    book = RecipeBook(conditions(["Male", "Female"], ["Cap"]).astype("uint8"))
+    book.save(tmp_path / RECIPES_FILE)
     loaded = load_generator(tmp_path / "generator.keras")
     punks = loaded.generate("Male", 3, seed=4, accessories=["Cap"])
     assert punks.shape == (3, 24, 24, 4) and in_palette(punks).all()
-    np.testing.assert_array_equal(punks, PunkGenerator(combined).generate("Male", 3, 4, ["Cap"]))
+    again = PunkGenerator(combined, recipes=book).generate("Male", 3, 4, ["Cap"])
+    np.testing.assert_array_equal(punks, again)
 
 
 def test_the_shipped_generator_draws_its_noise_through_a_prior():
