@@ -10,6 +10,9 @@ Markdown tables).
   `generate` does; the painter's own numbers, asked for the type alone, are printed too.
 - Accessories: for each checked common accessory, `--per-accessory` punks of its head asked
   to wear it; the share in which the CNN finds it (probability 0.5 or more).
+- Rare requests: combinations fewer than 24 recipes hold (`gan_recipes.MIN_CHOICES`), which
+  are completed from any recipe of the type: the share of punks in which the CNN finds every
+  asked accessory, and the share identical to a training punk.
 - Punk FID: the Fréchet distance between the CNN's penultimate features of 1,000 generated
   punks and of the 1,000 test punks (ids 9000-9999, never seen by the GAN or its selection),
   the generated types matching the test punks' types; beside it the same distance between a
@@ -32,6 +35,15 @@ from punks_core.gan_quality import frechet_distance
 from punks_core.labels import TYPES
 
 ROOT = Path(__file__).resolve().parent.parent
+RARE_REQUESTS = (
+    ("Female", ("Pipe", "Tassle Hat")),
+    ("Female", ("Tassle Hat", "Cigarette")),
+    ("Female", ("Tiara", "Big Shades", "Mole")),
+    ("Male", ("Pipe", "Big Beard")),
+    ("Male", ("Hoodie", "VR", "Pipe")),
+    ("Zombie", ("Cap", "Pipe")),
+    ("Alien", ("Cap Forward", "Pipe")),
+)
 
 
 def main() -> None:
@@ -73,6 +85,14 @@ def main() -> None:
             found.append(share)
             print(f"| {punk_type} with {name} | {share:.1%} | {len(noise)} |")
     print(f"| **mean of {len(found)}** | **{sum(found) / len(found):.1%}** | |")
+
+    print("\n| rare request | every asked accessory found | copies | n |\n|---|---:|---:|---:|")
+    for punk_type, names in RARE_REQUESTS:
+        samples = generator.generate(punk_type, args.per_accessory, 2, names)
+        all_found = (classifier.predict_proba(samples)[list(names)] >= 0.5).all(axis=1).mean()
+        copies = judge.train.memorisation(samples)["copies"]
+        asked = f"{punk_type} with {', '.join(names)}"
+        print(f"| {asked} | {all_found:.1%} | {copies:.1%} | {len(samples)} |")
 
     noise, types = latent(len(test.images), 1), test.types.to_numpy()
     samples = generator.decode(noise, generator.requests(types, (), 1))

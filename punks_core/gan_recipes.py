@@ -44,11 +44,15 @@ def conditions(types, accessories=()) -> np.ndarray:
     return rows
 
 
+def _keys(labels: np.ndarray) -> list[bytes]:
+    return [row.tobytes() for row in np.asarray(labels, np.uint8)]
+
+
 def novel_recipes(labels: np.ndarray, train_labels: np.ndarray) -> np.ndarray:
     """The rows of `labels` (n, 92 visible labels) that no row of `train_labels` repeats."""
-    worn = {row.tobytes() for row in np.asarray(train_labels, np.uint8)}
+    worn = set(_keys(train_labels))
     labels = np.asarray(labels, np.uint8)
-    return labels[[row.tobytes() not in worn for row in labels]]
+    return labels[[key not in worn for key in _keys(labels)]]
 
 
 def worn_together(labels: np.ndarray) -> np.ndarray:
@@ -62,13 +66,23 @@ def worn_together(labels: np.ndarray) -> np.ndarray:
 
 
 class RecipeBook:
-    """Full recipes (type one-hot and accessories, (n, 92) of 0/1) to draw requests from, and
-    which labels may be worn together (`worn_together`, (92, 92) bool)."""
+    """Full recipes (type one-hot and accessories, (n, 92) of 0/1) to draw requests from,
+    which labels may be worn together (`worn_together`, (92, 92) bool) and the training
+    punks' recipes (`worn`), which a completed request must not repeat."""
 
-    def __init__(self, recipes: np.ndarray, together: np.ndarray | None = None):
+    def __init__(self, recipes: np.ndarray, together: np.ndarray | None = None, worn=None):
         self.recipes = np.asarray(recipes, np.uint8)
         self._types = self.recipes[:, :N_TYPES].argmax(axis=1)
         self.together = worn_together(self.recipes) if together is None else together
+        worn = np.zeros((0, len(LABELS)), np.uint8) if worn is None else worn
+        self.worn = np.unique(np.asarray(worn, np.uint8), axis=0)
+        self._worn_keys = set(_keys(self.worn))
+
+    @classmethod
+    def of_training(cls, pool: np.ndarray, train_labels: np.ndarray) -> "RecipeBook":
+        """The book of a run: the recipes of `pool` (the new compositions' visible labels) no
+        training punk wears, the pairs training punks wear together, and their recipes."""
+        return cls(novel_recipes(pool, train_labels), worn_together(train_labels), train_labels)
 
     def __len__(self) -> int:
         return len(self.recipes)
@@ -85,9 +99,10 @@ class RecipeBook:
         `accessories`, chosen by `seed`.
 
         A request held by fewer than `MIN_CHOICES` recipes is completed instead: a recipe of
-        its type, less the accessories no recipe wears beside one asked for (a second hat),
-        plus what was asked. A type the book has no recipe of is painted as asked (the
-        painter then chooses the rest itself).
+        its type, less the accessories no training punk wears beside one asked for (a second
+        hat), plus what was asked, and never a training punk's recipe while another
+        completion is not. A type the book has no recipe of is painted as asked (the painter
+        then chooses the rest itself).
         """
         types = np.asarray(types)
         asked = conditions(types, accessories)
@@ -101,15 +116,20 @@ class RecipeBook:
                 continue
             of_type = self.holding(punk_type)
             if len(of_type):
-                keep = self.together[:, columns].all(axis=1)
-                asked[rows] = self.recipes[rng.choice(of_type, len(rows))] * keep
-                asked[np.ix_(rows, columns)] = 1
+                completed = self.recipes[of_type] * self.together[:, columns].all(axis=1)
+                completed[:, columns] = 1
+                novel = [key not in self._worn_keys for key in _keys(completed)]
+                choices = completed[novel] if any(novel) else completed
+                asked[rows] = choices[rng.choice(len(choices), len(rows))]
         return asked
 
     def save(self, path: Path) -> None:
         packed = np.packbits(self.recipes, axis=1)
         together = np.packbits(self.together, axis=1)
-        np.savez_compressed(path, recipes=packed, together=together, labels=np.asarray(LABELS))
+        worn = np.packbits(self.worn, axis=1)
+        np.savez_compressed(
+            path, recipes=packed, together=together, worn=worn, labels=np.asarray(LABELS)
+        )
 
     @classmethod
     def load(cls, path: Path, rebuild: str) -> "RecipeBook":
@@ -118,7 +138,7 @@ class RecipeBook:
         try:
             with np.load(path, allow_pickle=False) as saved:
                 packed, labels = saved["recipes"], saved["labels"]
-                together = saved["together"]
+                together, worn = saved["together"], saved["worn"]
         except KeyError:
             raise ModelError(
                 f"the GAN's recipe book {path} is incomplete (an older version wrote it). "
@@ -134,7 +154,7 @@ class RecipeBook:
                 f"the GAN's recipe book {path} was written for other labels. "
                 f"Write it again with `{rebuild}`."
             )
-        return cls(_unpack(packed), _unpack(together).astype(bool))
+        return cls(_unpack(packed), _unpack(together).astype(bool), _unpack(worn))
 
 
 def _unpack(bits: np.ndarray) -> np.ndarray:

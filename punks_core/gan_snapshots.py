@@ -144,6 +144,12 @@ class Snapshots:
         shipped = [refit for refit in refits if refit.get("shipped")]
         return shipped[-1] if shipped else None
 
+    @property
+    def recipe_book(self) -> dict | None:
+        """What the shipped recipe book holds and how the shipped generator did with it on the
+        validation punks (`gan-recipes`), or None for a run written before the book."""
+        return self.run.get("recipes")
+
     def grid(self, epoch: int) -> np.ndarray:
         """(len(TYPES), columns, 24, 24, 4) uint8 samples of `epoch` (clamped to the range)."""
         epoch = min(max(int(epoch), self.epochs[0]), self.epochs[-1])

@@ -43,7 +43,7 @@ from punks_core.gan_networks import (
     build_generator,
 )
 from punks_core.gan_prior import FULL, QUICK, PriorFit, noise_prior, with_prior
-from punks_core.gan_recipes import RECIPES_FILE, RecipeBook, novel_recipes, worn_together
+from punks_core.gan_recipes import RECIPES_FILE, RecipeBook
 from punks_core.gan_snapshots import (
     BARE_GENERATOR_FILE,
     ENCODER_FILE,
@@ -217,6 +217,7 @@ def _recipes_record(recipes: RecipeBook, command: str) -> dict:
         "per_type": {t: len(recipes.holding(t)) for t in TYPES},
         "from": "the run's new compositions whose type and accessories no training punk wears",
         "worn_together": "pairs of labels some training punk wears together",
+        "worn": f"the {len(recipes.worn):,} training recipes, never completed into",
         "command": command,
     }
 
@@ -240,7 +241,7 @@ def _setup(punks, seed, subset, classifier, samples: dict):
         np.concatenate([data.real_pixels, data.new_pixels]),
         np.concatenate([data.real_labels, data.new_labels]),
         judge, seed, samples["per_type"], samples["per_accessory"],
-        RecipeBook(novel_recipes(new[1], visible[rows]), worn_together(visible[rows])),
+        RecipeBook.of_training(new[1], visible[rows]),
     )  # fmt: skip
     return data, judging, train, rows
 

@@ -67,6 +67,19 @@ def test_a_rare_request_is_completed_without_what_is_never_worn_beside_it(book):
     assert all(names(row) == {"Male", "Cap", "Earring", "Pipe"} for row in drawn)
 
 
+def test_a_completed_request_is_never_a_training_punks_recipe_while_another_can_be():
+    # Asked for an Earring: completing "Cap, Pipe" gives a training punk's recipe, "Cap" not.
+    pool = conditions(["Male", "Male"], ["Cap"]).astype(np.uint8)
+    pool[0, LABELS.index("Pipe")] = 1
+    trained = conditions(["Male"], ["Cap", "Pipe", "Earring"]).astype(np.uint8)
+    book = RecipeBook(pool, np.ones((len(LABELS), len(LABELS)), bool), trained)
+    drawn = book.draw(["Male"] * 40, ["Earring"], seed=0)
+    assert {frozenset(names(row)) for row in drawn} == {frozenset({"Male", "Cap", "Earring"})}
+    only_worn = RecipeBook(pool[:1], np.ones((len(LABELS), len(LABELS)), bool), trained)
+    drawn = only_worn.draw(["Male"], ["Earring"], seed=0)  # nothing else to give: the request
+    assert names(drawn[0]) == {"Male", "Cap", "Pipe", "Earring"}
+
+
 def test_a_type_without_recipes_is_painted_as_asked(book):
     np.testing.assert_array_equal(book.draw(["Ape"] * 2, (), 0), conditions(["Ape"] * 2))
     np.testing.assert_array_equal(book.draw(["Ape"], ["Cap"], 0), conditions(["Ape"], ["Cap"]))
@@ -80,19 +93,19 @@ def test_novel_recipes_drop_what_a_training_punk_wears():
 
 def test_the_book_round_trips_and_a_broken_one_says_how_to_rebuild(book, tmp_path):
     book.save(tmp_path / RECIPES_FILE)
-    np.testing.assert_array_equal(
-        RecipeBook.load(tmp_path / RECIPES_FILE, COMMAND).recipes, book.recipes
-    )
+    loaded = RecipeBook.load(tmp_path / RECIPES_FILE, COMMAND)
+    for part in ("recipes", "together", "worn"):
+        np.testing.assert_array_equal(getattr(loaded, part), getattr(book, part))
     with pytest.raises(ModelError, match=f"missing. Write it again with `{COMMAND}`"):
         RecipeBook.load(tmp_path / "nowhere.npz", COMMAND)
     (tmp_path / "broken.npz").write_bytes(b"not an archive")
     with pytest.raises(ModelError, match="unreadable"):
         RecipeBook.load(tmp_path / "broken.npz", COMMAND)
     bits = np.zeros((1, 12), np.uint8)
-    np.savez(tmp_path / "other.npz", recipes=bits, together=bits, labels=np.array(["x"]))
+    np.savez(tmp_path / "other.npz", recipes=bits, together=bits, worn=bits, labels=np.array(["x"]))
     with pytest.raises(ModelError, match="other labels"):
         RecipeBook.load(tmp_path / "other.npz", COMMAND)
-    np.savez(tmp_path / "other.npz", recipes=bits, labels=np.array(LABELS))
+    np.savez(tmp_path / "other.npz", recipes=bits, together=bits, labels=np.array(LABELS))
     with pytest.raises(ModelError, match="incomplete"):
         RecipeBook.load(tmp_path / "other.npz", COMMAND)
 
@@ -103,5 +116,6 @@ def test_the_shipped_book_holds_no_training_punk_and_every_type():
     rows = np.isin(punks.ids, SPLITS["train"])
     worn = punks.visible_labels[list(LABELS)].to_numpy()[rows].astype(np.uint8)
     assert len(novel_recipes(shipped.recipes, worn)) == len(shipped) > 10_000
+    np.testing.assert_array_equal(shipped.worn, np.unique(worn, axis=0))
     assert all(len(shipped.holding(t)) > 500 for t in TYPES)
     assert len(shipped.holding("Female", ["Pipe"])) > 0

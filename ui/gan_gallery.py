@@ -10,7 +10,7 @@ from punks_core.constants import BACKGROUND_HEX
 from punks_core.dataset import Punks
 from punks_core.gan_quality import differing_pixels
 from punks_core.gan_snapshots import punks_png
-from punks_core.labels import TYPES
+from punks_core.labels import ACCESSORIES, TYPES
 from ui.charts import plain_numbers
 from ui.loaders import cached_classifier, cached_generator, cached_snapshots, shipped_punks_index
 from ui.pixels import show_labelled_rows
@@ -104,16 +104,30 @@ def training_view(snapshots, shown: str, epoch_slot, best_epoch: int) -> None:
     )
     shipped = " — the shipped generator" if epoch == best_epoch else ""
     st.caption(f"Epoch {epoch}{shipped}: the same noise for every epoch, one row per type.")
-    refit = snapshots.shipped_refit
-    if epoch == best_epoch and refit:
-        st.caption(
-            "After training, this epoch's noise prior (the small network that moves random "
-            "noise to where real punks' noise lies) was fitted again for longer. The shipped "
-            f"generator uses that one: FID ratio "
-            f"{refit['fid_ratio']:.2f}, copies {refit['copies']:.1%} on the validation punks, "
-            "so its punks differ a little from this grid."
-        )
+    if epoch == best_epoch and (note := shipped_note(snapshots)):
+        st.caption(note)
     show_curves(history, epoch)
+
+
+def shipped_note(snapshots) -> str | None:
+    """How the shipped generator differs from its epoch's grid: the grids show the painter
+    asked for a type alone; the shipped one has a prior fitted again and a recipe book."""
+    refit, book = snapshots.shipped_refit, snapshots.recipe_book
+    said = ["The grids show the painter alone, asked for a type."]
+    if refit:
+        said.append(
+            "After training, this epoch's noise prior (the small network that moves random "
+            "noise to where real punks' noise lies) was fitted again for longer: FID ratio "
+            f"{refit['fid_ratio']:.2f}, copies {refit['copies']:.1%} on the validation punks."
+        )
+    if book and "judged" in book:
+        judged = book["judged"]
+        said.append(
+            "Live generation below first draws a whole outfit from a recipe book of "
+            f"{book['recipes']:,} outfits no training punk wears, then paints it: FID ratio "
+            f"{judged['fid_ratio']:.2f}, copies {judged['copies']:.1%} on the validation punks."
+        )
+    return " ".join(said) if len(said) > 1 else None
 
 
 CURVES = ("Type agreement", "Punk FID", "Accessories found", "Losses")
@@ -176,12 +190,40 @@ def generated(punk_type: str, count: int, seed: int, accessories: tuple[str, ...
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def verdicts(samples: np.ndarray, asked: tuple[str, ...]) -> pd.DataFrame:
+def drawn_outfits(punk_type: str, count: int, seed: int, accessories: tuple[str, ...]) -> list:
+    """The accessories of the recipe drawn for each punk `generated` paints, as it draws them."""
+    from punks_core.gan import check_request  # imports TensorFlow: the generator is loaded anyway
+
+    asked = check_request(punk_type, accessories)[1]
+    recipes = cached_generator().requests([punk_type] * count, asked, seed)
+    return [[ACCESSORIES[j] for j in np.flatnonzero(row[len(TYPES) :])] for row in recipes]
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def probabilities(samples: np.ndarray) -> pd.DataFrame:
+    """The classifier's probability of every label, one row per sample."""
+    return cached_classifier().predict_proba(samples)
+
+
+def verdicts(found: pd.DataFrame, asked: tuple[str, ...]) -> pd.DataFrame:
     """The classifier's probability of each asked-for label, one column per sample."""
-    probabilities = cached_classifier().predict_proba(samples)[list(asked)]
-    table = probabilities.T.map(lambda p: f"{'✓' if p >= 0.5 else '✗'} {p:.0%}")
-    table.columns = [f"#{k + 1}" for k in range(len(samples))]
+    table = found[list(asked)].T.map(lambda p: f"{'✓' if p >= 0.5 else '✗'} {p:.0%}")
+    table.columns = [f"#{k + 1}" for k in range(len(found))]
     return table
+
+
+def outfit_table(outfits: list, found: pd.DataFrame) -> pd.DataFrame:
+    """Each punk's drawn outfit beside the accessories the classifier finds on it."""
+    seen = [[name for name in ACCESSORIES if row[name] >= 0.5] for _, row in found.iterrows()]
+    painted = [sum(name in s for name in o) for o, s in zip(outfits, seen, strict=True)]
+    return pd.DataFrame(
+        {
+            "drawn from the recipe book": [", ".join(o) or "nothing" for o in outfits],
+            "the classifier finds": [", ".join(s) or "nothing" for s in seen],
+            "painted as drawn": [f"{p} of {len(o)}" for p, o in zip(painted, outfits, strict=True)],
+        },
+        index=[f"#{k + 1}" for k in range(len(outfits))],
+    )
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -222,14 +264,23 @@ def show_live_generation(punks: Punks) -> None:
     nearest_rows = nearest_real_rows(samples)
     nearest, nearest_ids = punks.images[nearest_rows], punks.ids[nearest_rows]
     asking = f"a {live_type}" + (f" with {', '.join(asked)}" if asked else "")
+    st.caption(
+        "The generator works in two steps, as a punk is made. It first draws a whole outfit "
+        "that holds what you asked for from its recipe book (combinations of type and "
+        "accessories that no training punk wears), then its network paints that outfit pixel "
+        "by pixel, each pixel one of the punk palette's colours."
+    )
     show_labelled_rows(
         [("Generated", samples), ("Nearest real", nearest)], scale_for(int(count)), BLUE
     )
     st.caption(
         f"Asked for {asking}. Below each generated punk: the nearest of the 10,000 real punks."
     )
+    found = probabilities(samples)
     st.markdown("**The classifier's verdict on what was asked for** (✓ at 50 % or more)")
-    st.table(verdicts(samples, (live_type, *asked)))
+    st.table(verdicts(found, (live_type, *asked)))
+    st.markdown("**What each punk was drawn to wear, and what the classifier sees on it**")
+    st.table(outfit_table(drawn_outfits(live_type, int(count), int(seed), asked), found))
     pixels = differing_pixels(samples, nearest)
     st.caption(
         "Nearest real punks (pixel distance): "

@@ -53,6 +53,10 @@ def test_opens_on_the_shipped_epoch_with_its_metrics(open_page, shipped):
     refit = shipped.shipped_refit
     said = " ".join(c.value for c in app.caption)
     assert refit and f"FID ratio {refit['fid_ratio']:.2f}" in said and "fitted again" in said
+    # So does its recipe book, with the numbers `gan-recipes` measured.
+    judged = shipped.recipe_book["judged"]
+    assert f"recipe book of {shipped.recipe_book['recipes']:,}" in said
+    assert f"FID ratio {judged['fid_ratio']:.2f}, copies {judged['copies']:.1%}" in said
     app.slider(key="gan_epoch").set_value(best - 1).run()
     assert "fitted again" not in " ".join(c.value for c in app.caption)
 
@@ -135,6 +139,15 @@ def test_asking_for_accessories_shows_the_classifiers_verdict_on_each(open_page)
     assert list(verdicts.columns) == ["#1", "#2", "#3", "#4"]
     assert verdicts.map(lambda cell: cell[0] in "✓✗" and cell.endswith("%")).all().all()
     assert any("Asked for a Female with Pipe, Tassle Hat" in c.value for c in app.caption)
+    # Each punk's whole outfit, drawn from the recipe book, holds the request; the classifier's
+    # reading of every punk stands beside it.
+    outfits = app.table[1].value
+    assert list(outfits.index) == ["#1", "#2", "#3", "#4"]
+    drawn = outfits["drawn from the recipe book"].str.split(", ")
+    assert drawn.map(lambda names: {"Pipe", "Tassle Hat"} <= set(names)).all()
+    assert (outfits["painted as drawn"] == drawn.map(lambda n: f"{len(n)} of {len(n)}")).any()
+    assert not outfits.map(lambda cell: "None" in cell or "nan" in cell).any().any()
+    assert any("two steps" in c.value for c in app.caption)
 
 
 @pytest.mark.parametrize(
