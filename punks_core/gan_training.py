@@ -147,8 +147,7 @@ def refit_prior(out: Path, judging: PriorJudging, shipped_score: float, fit: Pri
         _save_atomically(generator.model, out / GENERATOR_FILE)
     return {
         **asdict(fit),
-        "score": round(score, 3),
-        **{k: round(float(v), 4) for k, v in quality.items()},
+        **_recorded(quality, score),
         "shipped": bool(better),
         "seconds": round(time.perf_counter() - started, 1),
     }
@@ -168,10 +167,7 @@ def fit_gan_prior(
     out = Path(out) if out is not None else GAN_DIR
     run = Snapshots(out).run
     judging = _setup(punks, run["seed"], run.get("subset"), classifier, run["judge_samples"])[1]
-    shipped = load_keras_model(
-        out / GENERATOR_FILE, what="GAN generator", rebuild=rebuild_command(out)
-    )
-    shipped_score = judging(PunkGenerator(shipped, recipes=judging.recipes))[1]
+    shipped_score = judging(_shipped_generator(out, judging))[1]
     refit = refit_prior(out, judging, shipped_score, fit)
     refit["command"] = command or "python -m punks_core fit-gan-prior"
     refit["shipped_score_before"] = round(shipped_score, 3)
@@ -195,18 +191,25 @@ def write_gan_recipes(
     started = time.perf_counter()
     judging = _setup(punks, run["seed"], run.get("subset"), classifier, run["judge_samples"])[1]
     judging.recipes.save(out / RECIPES_FILE)
-    shipped = load_keras_model(
-        out / GENERATOR_FILE, what="GAN generator", rebuild=rebuild_command(out)
-    )
-    quality, score = judging(PunkGenerator(shipped, recipes=judging.recipes))
+    quality, score = judging(_shipped_generator(out, judging))
     run["recipes"] = _recipes_record(judging.recipes, command or "python -m punks_core gan-recipes")
-    run["recipes"]["judged"] = {
-        "score": round(score, 3),
-        **{k: round(float(v), 4) for k, v in quality.items()},
-    }
+    run["recipes"]["judged"] = _recorded(quality, score)
     run["recipes"]["seconds"] = round(time.perf_counter() - started, 1)
     write_run(out, run)
     return run["recipes"]
+
+
+def _shipped_generator(out: Path, judging: PriorJudging) -> PunkGenerator:
+    """The generator shipped in `out`, completing its requests from `judging`'s recipe book."""
+    shipped = load_keras_model(
+        out / GENERATOR_FILE, what="GAN generator", rebuild=rebuild_command(out)
+    )
+    return PunkGenerator(shipped, recipes=judging.recipes)
+
+
+def _recorded(quality: dict, score: float) -> dict:
+    """A judge's verdict as run.json records it: the score and every measure, rounded."""
+    return {"score": round(score, 3), **{k: round(float(v), 4) for k, v in quality.items()}}
 
 
 def _recipes_record(recipes: RecipeBook, command: str) -> dict:
