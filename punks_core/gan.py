@@ -134,12 +134,17 @@ class PunkGenerator:
             GeneratorRequestError (a ValueError): an unknown type or accessory, an accessory
                 that type never wears, n outside 1..1024, or seed outside 0..2**32-1.
         """
+        return self.generate_with_recipes(punk_type, n, seed, accessories)[0]
+
+    def generate_with_recipes(
+        self, punk_type: str, n: int, seed: int, accessories=()
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`generate`'s punks and the (n, 92) recipes they were painted from."""
         punk_type, accessories = check_request(punk_type, accessories)
         n = _check_int("the number of punks", n, 1, MAX_SAMPLES)
         seed = _check_int("the seed", seed, 0, MAX_SEED)
-        return self.decode(
-            latent(n, seed, self.latent_dim), self.requests([punk_type] * n, accessories, seed)
-        )
+        recipes = self.requests([punk_type] * n, accessories, seed)
+        return self.decode(latent(n, seed, self.latent_dim), recipes), recipes
 
     def interpolate(
         self, start: tuple[str, int], end: tuple[str, int], steps: int, accessories=()

@@ -296,3 +296,8 @@ def test_shipped_gan_is_the_best_validation_epoch_and_paints_only_punk_colours()
     generator = load_generator()
     samples = generator.generate("Female", 16, 0, accessories=["Pipe", "Tassle Hat"])
     assert samples.shape == (16, 24, 24, 4) and in_palette(samples).all()
+    painted, recipes = generator.generate_with_recipes("Female", 16, 0, ["Pipe", "Tassle Hat"])
+    np.testing.assert_array_equal(painted, samples)  # generate is these punks, and these recipes
+    np.testing.assert_array_equal(
+        recipes, generator.requests(["Female"] * 16, ["Pipe", "Tassle Hat"], 0)
+    )

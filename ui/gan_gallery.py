@@ -185,18 +185,13 @@ def timelapse_download(snapshots, shown: str) -> None:
 # play, the GIF) reruns the script without touching them, and each forward pass of the
 # generator cost ~35 ms, the nearest-neighbour search over the 10,000 punks more.
 @st.cache_data(max_entries=256, show_spinner=False)
-def generated(punk_type: str, count: int, seed: int, accessories: tuple[str, ...]) -> np.ndarray:
-    return cached_generator().generate(punk_type, count, seed, accessories)
-
-
-@st.cache_data(max_entries=256, show_spinner=False)
-def drawn_outfits(punk_type: str, count: int, seed: int, accessories: tuple[str, ...]) -> list:
-    """The accessories of the recipe drawn for each punk `generated` paints, as it draws them."""
-    from punks_core.gan import check_request  # imports TensorFlow: the generator is loaded anyway
-
-    asked = check_request(punk_type, accessories)[1]
-    recipes = cached_generator().requests([punk_type] * count, asked, seed)
-    return [[ACCESSORIES[j] for j in np.flatnonzero(row[len(TYPES) :])] for row in recipes]
+def generated(
+    punk_type: str, count: int, seed: int, accessories: tuple[str, ...]
+) -> tuple[np.ndarray, list]:
+    """The punks and, for each, the accessories of the recipe it was painted from."""
+    samples, recipes = cached_generator().generate_with_recipes(punk_type, count, seed, accessories)
+    outfits = [[ACCESSORIES[j] for j in np.flatnonzero(row[len(TYPES) :])] for row in recipes]
+    return samples, outfits
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -260,7 +255,7 @@ def show_live_generation(punks: Punks) -> None:
     )
     seed = options[2].number_input("Seed", 0, 2**32 - 1, 42, key="gan_seed")
     count = options[3].slider("How many", 1, 24, 8, key="gan_count")
-    samples = generated(live_type, int(count), int(seed), asked)
+    samples, outfits = generated(live_type, int(count), int(seed), asked)
     nearest_rows = nearest_real_rows(samples)
     nearest, nearest_ids = punks.images[nearest_rows], punks.ids[nearest_rows]
     asking = f"a {live_type}" + (f" with {', '.join(asked)}" if asked else "")
@@ -280,7 +275,7 @@ def show_live_generation(punks: Punks) -> None:
     st.markdown("**The classifier's verdict on what was asked for** (✓ at 50 % or more)")
     st.table(verdicts(found, (live_type, *asked)))
     st.markdown("**What each punk was drawn to wear, and what the classifier sees on it**")
-    st.table(outfit_table(drawn_outfits(live_type, int(count), int(seed), asked), found))
+    st.table(outfit_table(outfits, found))
     pixels = differing_pixels(samples, nearest)
     st.caption(
         "Nearest real punks (pixel distance): "
